@@ -1,0 +1,12 @@
+"""Data sets as in-memory tensors: sources (MNIST, Fashion-MNIST, ...) and biased benchmarks."""
+
+from debiaskit.data.biased import BiasedBenchmark, BiasedSplit
+from debiaskit.data.sources import DataUnavailableError, load_fashion_mnist, load_mnist
+
+__all__ = [
+    "BiasedBenchmark",
+    "BiasedSplit",
+    "DataUnavailableError",
+    "load_fashion_mnist",
+    "load_mnist",
+]

@@ -1,0 +1,98 @@
+"""Networks of the PGD draft (Appendix A.1, Figure 9) and torchvision's ResNet-18.
+
+Every model exposes ``features(x) -> [N, D]`` (the input of the last linear layer) and that layer
+as ``fc``, so per-sample gradients of the last layer, CAMs and latent-space methods find them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(c_in: int, c_out: int, kernel: int, dropout: float) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+            nn.Dropout(dropout)]
+
+
+class SimpleConvNet(nn.Module):
+    """Conv blocks (conv -> BatchNorm -> ReLU -> dropout) with 2x2 average pooling between them,
+    global average pooling and one linear layer ``fc``."""
+
+    def __init__(self, in_channels: int, num_classes: int, channels: list[int], kernels: list[int],
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for i, (c_out, k) in enumerate(zip(channels, kernels)):
+            if i:
+                layers.append(nn.AvgPool2d(2))
+            layers += _block(c_in, c_out, k, dropout)
+            c_in = c_out
+        self.body = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c_in, num_classes)
+
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The last convolutional activations [N, C, h, w] (for CAMs)."""
+        return self.body(x)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.body(x)).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+def simple_convnet1(in_channels: int = 3, num_classes: int = 10, dropout: float = 0.1) -> SimpleConvNet:
+    """Simple ConvNet-1 (PGD draft, Figure 9a): three 4x4 convolutions with 8, 32 and 64 filters,
+    2x2 average pooling, global average pooling, a 64 -> classes linear layer (the authors' code's
+    last layer is 10 x 64). Used for Colored and Watermarked MNIST."""
+    return SimpleConvNet(in_channels, num_classes, [8, 32, 64], [4, 4, 4], dropout)
+
+
+def simple_convnet2(in_channels: int = 3, num_classes: int = 4, dropout: float = 0.1) -> SimpleConvNet:
+    """Simple ConvNet-2 (PGD draft, Figure 9b): five convolutions with kernel sizes [6, 6, 5, 5, 4]
+    and 8, 16, 16, 32, 32 filters, 2x2 average pooling between them. Used for Cartoon."""
+    return SimpleConvNet(in_channels, num_classes, [8, 16, 16, 32, 32], [6, 6, 5, 5, 4], dropout)
+
+
+class ResNetWithFeatures(nn.Module):
+    """torchvision's ResNet-18 with ``features``/``fc`` split out."""
+
+    def __init__(self, num_classes: int, pretrained: bool = False) -> None:
+        super().__init__()
+        from torchvision.models import ResNet18_Weights, resnet18
+
+        weights = ResNet18_Weights.IMAGENET1K_V1 if pretrained else None
+        net = resnet18(weights=weights)
+        self.fc = nn.Linear(net.fc.in_features, num_classes)
+        net.fc = nn.Identity()
+        self.net = net
+
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+def resnet18(num_classes: int, pretrained: bool = False) -> ResNetWithFeatures:
+    """ResNet-18 (He et al. 2016) for the real-world benchmarks; ``pretrained`` loads ImageNet
+    weights through torchvision (needs internet the first time)."""
+    return ResNetWithFeatures(num_classes, pretrained)
+
+
+MODELS = {"simple_convnet1": simple_convnet1, "simple_convnet2": simple_convnet2, "resnet18": resnet18}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build a model by name (``simple_convnet1``, ``simple_convnet2``, ``resnet18``)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](**kwargs)
