@@ -1,0 +1,34 @@
+# Local setup and the two top-level jobs. `make reproduce` and `make test` create the
+# environment on first use (.venv with pinned versions from requirements/constraints.txt).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The data root: $DEBIASKIT_DATA if set, else ../shared/data when it exists (this workplace's offline copy).
+export DEBIASKIT_DATA ?= $(shell [ -d ../shared/data ] && cd ../shared/data && pwd)
+PROFILE ?= quick
+
+.PHONY: setup reproduce test unit notebooks report clean
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test,baselines]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	$(BIN)/debiaskit reproduce --profile $(PROFILE)
+
+report: $(STAMP)
+	$(BIN)/debiaskit report > /dev/null
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -p no:cacheprovider
+
+clean:
+	rm -rf build

@@ -1,0 +1,102 @@
+"""The paper-vs-reproduced report: every artifact's numbers side by side, every claim's status."""
+
+from __future__ import annotations
+
+import math
+
+from debiaskit.artifacts import load_result, result_path
+from debiaskit.claims import check_claim
+from debiaskit.manifest import Artifact, Manifest
+
+COLAB = "https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/"
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def artifact_report(manifest: Manifest, art: Artifact, profile: str) -> dict:
+    """A JSON-able summary of one artifact under ``profile``."""
+    result = load_result(manifest.root, art, profile)
+    values = None if result is None else result.get("values", {})
+    rows = []
+    for key in list(art.paper_values) + [k for k in (values or {}) if k not in art.paper_values]:
+        paper = art.paper_values.get(key)
+        ours = None if values is None else values.get(key)
+        diff = None if paper is None or ours is None else ours - paper
+        rows.append({"value": key, "paper": paper, "reproduced": ours, "difference": diff})
+    claims = [check_claim(c.id, c.text, c.check, values, c.tolerance).__dict__
+              for c in art.claims if profile in c.profiles]
+    return {
+        "id": art.id, "kind": art.kind, "caption": art.caption, "notebook": str(art.notebook.relative_to(manifest.root)),
+        "profile": profile, "ran": result is not None,
+        "runtime_seconds": None if result is None else result.get("runtime_seconds"),
+        "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root)),
+        "paper_source": art.paper_source, "values": rows, "claims": claims, "deviations": art.deviations,
+    }
+
+
+def build_report(manifest: Manifest, profile: str = "quick") -> dict:
+    papers = []
+    for p in manifest.papers:
+        papers.append({"id": p.id, "title": p.title, "venue": p.venue, "arxiv": p.arxiv,
+                       "artifacts": [artifact_report(manifest, a, profile) for a in p.artifacts]})
+    counts = {"held": 0, "failed": 0, "not run": 0}
+    for p in papers:
+        for a in p["artifacts"]:
+            for c in a["claims"]:
+                counts[c["status"]] += 1
+    return {"profile": profile, "claims": counts, "papers": papers}
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+_MARK = {"held": "✅ held", "failed": "❌ failed", "not run": "⏸ not run"}
+
+
+def to_markdown(report: dict) -> str:
+    c = report["claims"]
+    out = [f"# Reproduction report ({report['profile']} profile)", "",
+           f"Claims: **{c['held']} held**, **{c['failed']} failed**, {c['not run']} not run. "
+           "Regenerate with `debiaskit reproduce`; this file is written by `debiaskit report`.", ""]
+    for p in report["papers"]:
+        out += [f"## {p['title']}", f"*{p['venue']}*" + (f", arXiv {p['arxiv']}" if p["arxiv"] else ""), ""]
+        if not p["artifacts"]:
+            out += ["No artifacts yet.", ""]
+        for a in p["artifacts"]:
+            fig = a["result_file"].replace(".json", ".png")
+            status = "ran" if a["ran"] else "**not run**"
+            secs = f", {a['runtime_seconds']:.0f} s" if a["runtime_seconds"] else ""
+            out += [f"### `{a['id']}` – {a['caption']}",
+                    f"Notebook [`{a['notebook']}`]({'../' + a['notebook']}) "
+                    f"[![Open In Colab]({BADGE})]({COLAB}{a['notebook'].replace('.py', '.ipynb')}) · {status}{secs}", ""]
+            if a["ran"] and a["kind"] == "figure":
+                out += [f"![{a['id']}]({fig.removeprefix('figures/')})", ""]
+            if a["values"]:
+                out += [f"Paper values: {a['paper_source'] or '–'}", "",
+                        "| value | paper | reproduced | difference |", "|---|---:|---:|---:|"]
+                out += [f"| {r['value']} | {_fmt(r['paper'])} | {_fmt(r['reproduced'])} | {_fmt(r['difference'])} |"
+                        for r in a["values"]]
+                out.append("")
+            if a["claims"]:
+                out += ["| claim | status | check |", "|---|---|---|"]
+                out += [f"| {cl['text']} | {_MARK[cl['status']]} | `{cl['detail']}` |" for cl in a["claims"]]
+                out.append("")
+            if a["deviations"]:
+                out += ["Deviations from the paper:", ""] + [f"- {d}" for d in a["deviations"]] + [""]
+    return "\n".join(out) + "\n"
+
+
+def artifact_table(manifest: Manifest, report: dict) -> str:
+    """The README's artifact table: one row per artifact with its Colab badge and claim status."""
+    rows = ["| artifact | what | notebook | claims (quick) |", "|---|---|---|---|"]
+    for p in report["papers"]:
+        for a in p["artifacts"]:
+            claims = a["claims"]
+            held = sum(c["status"] == "held" for c in claims)
+            status = f"{held}/{len(claims)} held" if a["ran"] else "not run"
+            nb = a["notebook"].replace(".py", ".ipynb")
+            rows.append(f"| `{a['id']}` | {a['caption'].split(':')[0]} | [![Open In Colab]({BADGE})]({COLAB}{nb}) "
+                        f"[`{nb}`]({nb}) | {status} |")
+    return "\n".join(rows)

@@ -1,0 +1,122 @@
+"""Batch regeneration: execute artifact notebooks with papermill, skip what is up to date.
+
+Artifacts that share a notebook and parameters are produced by one execution. A run is *up to date*
+when every artifact it records has a result file whose fingerprint -- a hash of the notebook source,
+the parameters, the profile and the library's source -- matches. Results are written atomically by
+the notebooks themselves, so an interrupted batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from debiaskit.artifacts import FINGERPRINT_ENV, load_result
+from debiaskit.cache import library_fingerprint
+from debiaskit.io import atomic_write_text
+from debiaskit.manifest import Artifact, Manifest
+from debiaskit.notebook_params import check_overrides
+
+
+class ReproduceError(RuntimeError):
+    """A notebook failed, or ran without recording the artifacts it is responsible for."""
+
+
+@dataclass
+class Run:
+    notebook: Path
+    profile: str
+    params: dict
+    artifacts: list[Artifact] = field(default_factory=list)
+    fingerprint: str = ""
+    up_to_date: bool = False
+
+    @property
+    def estimated_minutes(self) -> float:
+        return max((a.estimated_minutes.get(self.profile, 0.0) for a in self.artifacts), default=0.0)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(a.id for a in self.artifacts)
+
+
+def run_fingerprint(notebook: Path, params: dict, profile: str) -> str:
+    blob = json.dumps({"source": notebook.read_text(), "params": params, "profile": profile,
+                       "lib": library_fingerprint()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def plan(manifest: Manifest, profile: str = "quick", paper: str | None = None, artifact: str | None = None,
+         overrides: dict | None = None, force: bool = False) -> list[Run]:
+    """The executions needed for the selected artifacts, in manifest order."""
+    selected = manifest.artifacts
+    if paper:
+        manifest.paper(paper)  # raises a helpful KeyError for unknown ids
+        selected = [a for a in selected if a.paper == paper]
+    if artifact:
+        selected = [manifest.artifact(artifact)]
+    runs: dict[tuple, Run] = {}
+    for art in selected:
+        if profile not in art.profiles:
+            raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
+        params = {**art.profiles[profile], **(overrides or {})}
+        params["profile"] = profile
+        if overrides:
+            check_overrides(art.notebook, overrides)
+        key = (str(art.notebook), json.dumps(params, sort_keys=True, default=str))
+        run = runs.setdefault(key, Run(art.notebook, profile, params))
+        run.artifacts.append(art)
+    for run in runs.values():
+        run.fingerprint = run_fingerprint(run.notebook, run.params, profile)
+        results = [load_result(manifest.root, a, profile) for a in run.artifacts]
+        run.up_to_date = not force and not overrides and all(
+            r is not None and r.get("fingerprint") == run.fingerprint for r in results)
+    return list(runs.values())
+
+
+def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair: bool = True) -> float:
+    """Execute one run with papermill; return its wall time in seconds."""
+    import jupytext
+    import papermill
+
+    rel = run.notebook.relative_to(manifest.root)
+    nb = jupytext.read(run.notebook)
+    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    src = build_dir / run.profile / "input" / rel.with_suffix(".ipynb")
+    out = build_dir / run.profile / "executed" / rel.with_suffix(".ipynb")
+    src.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(nb, src)
+    # The quick profile is the notebook's defaults: no injected cell, so the executed notebook can be
+    # committed as the paired .ipynb. Other profiles inject their parameters.
+    params = {} if run.profile == "quick" and run.params == {**run.artifacts[0].profiles["quick"], "profile": "quick"} \
+        else run.params
+    previous = os.environ.get(FINGERPRINT_ENV)
+    os.environ[FINGERPRINT_ENV] = run.fingerprint
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(src), str(out), parameters=params, cwd=str(run.notebook.parent),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        raise ReproduceError(f"{rel} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+                             f"  the executed notebook with the traceback is at {out}") from None
+    except Exception as exc:  # kernel start-up, bad notebook metadata, ...
+        raise ReproduceError(f"{rel} could not be executed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if previous is None:
+            os.environ.pop(FINGERPRINT_ENV, None)
+        else:
+            os.environ[FINGERPRINT_ENV] = previous
+    seconds = time.perf_counter() - start
+    for art in run.artifacts:
+        result = load_result(manifest.root, art, run.profile)
+        if result is None or result.get("fingerprint") != run.fingerprint:
+            raise ReproduceError(f"{rel} ran but did not record {art.id} (call start({art.id!r}, globals()) "
+                                 f"and run.record(...) in the notebook)")
+    if run.profile == "quick" and not params and quick_outputs_to_pair:
+        atomic_write_text(run.notebook.with_suffix(".ipynb"), out.read_text())
+    return seconds
