@@ -24,8 +24,11 @@ reproduce: $(STAMP)
 report: $(STAMP)
 	$(BIN)/debiaskit report > /dev/null
 
+# Unit tests, then nbval over every notebook on the small `ci` profile (two notebooks at a time);
+# the quick profile's claims are checked by `make reproduce`.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+	$(BIN)/debiaskit nbval-prepare --profile ci --out build/nbval
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax -p no:cacheprovider -n 2 --dist loadscope
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider

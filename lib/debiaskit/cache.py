@@ -1,7 +1,8 @@
 """A cache of trained models keyed by their full configuration, shared between notebooks.
 
-The key is a hash of the configuration *and* of the library's source, so a change to the training
-code invalidates old entries. Entries are written atomically: an interrupted run never leaves a
+The key is a hash of the configuration *and* of the source of the code that trains the model (the
+core modules below plus any modules the caller names), so a change to that code invalidates old
+entries while unrelated edits elsewhere in the library keep them. Entries are written atomically: an interrupted run never leaves a
 half-written model behind.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import torch
@@ -19,32 +21,52 @@ from debiaskit.config import cache_root
 from debiaskit.io import atomic_write_bytes
 
 _PACKAGE = Path(__file__).resolve().parent
+CORE = ("training.py", "models.py", "augment.py", "cache.py", "runs.py", "data")
 
 
-def library_fingerprint() -> str:
-    """Hash of every ``.py`` file of the installed debiaskit package."""
+def _hash_paths(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    for path in sorted(paths):
         digest.update(path.relative_to(_PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def config_key(config: dict) -> str:
-    """Stable short hash of a JSON-able configuration plus the library fingerprint."""
-    blob = json.dumps({"config": config, "lib": library_fingerprint()}, sort_keys=True, default=str)
+def library_fingerprint() -> str:
+    """Hash of every ``.py`` file of the installed debiaskit package."""
+    return _hash_paths(list(_PACKAGE.rglob("*.py")))
+
+
+def code_fingerprint(modules: tuple[ModuleType | str | Path, ...] = ()) -> str:
+    """Hash of the core training code plus ``modules`` (modules, or files/folders of the package)."""
+    paths: list[Path] = []
+    for item in (*CORE, *modules):
+        if isinstance(item, ModuleType):
+            item = Path(item.__file__)
+            if item.name == "__init__.py":
+                item = item.parent
+        path = item if Path(item).is_absolute() else _PACKAGE / item
+        paths += list(path.rglob("*.py")) if path.is_dir() else [path]
+    return _hash_paths(paths)
+
+
+def config_key(config: dict, code: tuple = ()) -> str:
+    """Stable short hash of a JSON-able configuration plus the fingerprint of the code that trains."""
+    blob = json.dumps({"config": config, "code": code_fingerprint(code)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
 def cached_model(config: dict, build: Callable[[], nn.Module], fit: Callable[[nn.Module], object],
-                 root: str | Path | None = None) -> tuple[nn.Module, bool]:
+                 root: str | Path | None = None, code: tuple = ()) -> tuple[nn.Module, bool]:
     """Return ``(model, hit)``: the model trained for ``config``, from the cache when present.
 
     ``build()`` makes an untrained model; ``fit(model)`` trains it in place. On a miss the trained
     ``state_dict`` is stored under ``cache_root()/<key>.pt`` with the configuration beside it.
+    ``code`` names the modules (beyond the core training code) whose changes must invalidate the
+    entry, e.g. ``(debiaskit.pgd,)`` for a model trained by PGD.
     """
     folder = cache_root(root)
-    key = config_key(config)
+    key = config_key(config, code)
     path = folder / f"{key}.pt"
     model = build()
     if path.exists():

@@ -5,6 +5,7 @@
     debiaskit reproduce [--paper P] [--artifact A] [--profile quick|full] [--force] [--dry-run]
                         [--set name=value ...]
     debiaskit report [--profile P] [--json]
+    debiaskit nbval-prepare [--profile ci] [--out build/nbval]   # notebooks for CI's nbval run
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ def cmd_report(args) -> int:
     return 1 if rep["claims"]["failed"] else 0
 
 
+def cmd_nbval_prepare(args) -> int:
+    from debiaskit.nbval_prep import prepare
+
+    m = _manifest(args)
+    out = Path(args.out) if args.out else m.root / "build" / "nbval"
+    paths = prepare(m, args.profile, out)
+    print(f"{len(paths)} notebook(s) with the {args.profile!r} profile's parameters in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="debiaskit", description=__doc__.split("\n")[0])
     parser.add_argument("--manifest", help="path to papers.yaml (default: the enclosing checkout's)")
@@ -144,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--profile", default="quick")
     rep.add_argument("--json", action="store_true")
     rep.set_defaults(func=cmd_report)
+    nv = sub.add_parser("nbval-prepare", help="write every notebook with a profile's parameters, for nbval")
+    nv.add_argument("--profile", default="ci")
+    nv.add_argument("--out", help="output folder (default: build/nbval)")
+    nv.set_defaults(func=cmd_nbval_prepare)
     return parser
 
 
@@ -151,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ManifestError, NotebookParameterError, KeyError) as exc:
+    except (ManifestError, NotebookParameterError, KeyError, ValueError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"debiaskit: error: {msg}", file=sys.stderr)
         return 2

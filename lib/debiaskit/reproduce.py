@@ -19,7 +19,7 @@ from debiaskit.artifacts import FINGERPRINT_ENV, load_result
 from debiaskit.cache import library_fingerprint
 from debiaskit.io import atomic_write_text
 from debiaskit.manifest import Artifact, Manifest
-from debiaskit.notebook_params import check_overrides
+from debiaskit.notebook_params import check_overrides, notebook_parameters
 
 
 class ReproduceError(RuntimeError):
@@ -63,10 +63,12 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | None = None, a
     for art in selected:
         if profile not in art.profiles:
             raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
-        params = {**art.profiles[profile], **(overrides or {})}
-        params["profile"] = profile
         if overrides:
             check_overrides(art.notebook, overrides)
+        # Merged over the notebook's defaults, so artifacts of one notebook that list different subsets
+        # of the same parameters share one execution.
+        params = {**notebook_parameters(art.notebook), **art.profiles[profile], **(overrides or {})}
+        params["profile"] = profile
         key = (str(art.notebook), json.dumps(params, sort_keys=True, default=str))
         run = runs.setdefault(key, Run(art.notebook, profile, params))
         run.artifacts.append(art)
@@ -93,8 +95,7 @@ def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair
     jupytext.write(nb, src)
     # The quick profile is the notebook's defaults: no injected cell, so the executed notebook can be
     # committed as the paired .ipynb. Other profiles inject their parameters.
-    params = {} if run.profile == "quick" and run.params == {**run.artifacts[0].profiles["quick"], "profile": "quick"} \
-        else run.params
+    params = {} if run.profile == "quick" and run.params == notebook_parameters(run.notebook) else run.params
     previous = os.environ.get(FINGERPRINT_ENV)
     os.environ[FINGERPRINT_ENV] = run.fingerprint
     start = time.perf_counter()

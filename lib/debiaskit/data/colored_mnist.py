@@ -87,5 +87,6 @@ def colored_mnist(
         name=f"CM {100 * bias_ratio:g}%",
         train=train, val=val, test=test, num_classes=NUM_CLASSES,
         meta={"dataset": "colored_mnist", "bias_ratio": bias_ratio, "difficulty": difficulty, "seed": seed,
+              "n_train": n_train, "n_test": n_test, "val_fraction": val_fraction, "test_minority": test_minority,
               "palette": palette.tolist()},
     )

@@ -84,5 +84,6 @@ def watermarked_mnist(
     return BiasedBenchmark(
         name=f"WM {100 * bias_ratio:g}%",
         train=train, val=val, test=test, num_classes=NUM_CLASSES,
-        meta={"dataset": "watermarked_mnist", "bias_ratio": bias_ratio, "difficulty": difficulty, "seed": seed},
+        meta={"dataset": "watermarked_mnist", "bias_ratio": bias_ratio, "difficulty": difficulty, "seed": seed,
+              "n_train": n_train, "n_test": n_test, "val_fraction": val_fraction, "test_minority": test_minority},
     )

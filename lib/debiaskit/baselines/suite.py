@@ -1,0 +1,127 @@
+"""Train every method once per configuration (cached across notebooks) and evaluate them together.
+
+The PGD draft's Table 1, Table 12, Figure 13 and Figure 15 all read the same trained models; they are
+keyed by method, options, training settings and the data set's construction parameters
+(:func:`debiaskit.cache.cached_model`), so whichever notebook runs first trains them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import torch
+from torch import nn
+
+from debiaskit.baselines.common import ModelFn
+from debiaskit.baselines.registry import DISPLAY_NAMES, run_method
+from debiaskit.cache import cached_model
+from debiaskit.data.biased import BiasedBenchmark
+from debiaskit.models import simple_convnet1, simple_convnet2
+from debiaskit.training import TrainConfig, evaluate
+
+DATASETS = ("colored_mnist", "watermarked_mnist", "cartoon")
+SHORT = {"colored_mnist": "cm", "watermarked_mnist": "wm", "cartoon": "ct"}
+METHOD_ORDER = ("vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd")
+
+
+def build_benchmark(dataset: str, bias_ratio: float, seed: int = 0, difficulty: float | None = None,
+                    n_train: int | None = None, n_test: int | None = None, test_minority: float | str = 0.5,
+                    root: str | None = None) -> BiasedBenchmark:
+    """One of the draft's controlled benchmarks (Section 6.1.1) by name."""
+    if dataset == "colored_mnist":
+        from debiaskit.data.colored_mnist import colored_mnist
+
+        return colored_mnist(bias_ratio, 1e-4 if difficulty is None else difficulty, seed=seed, n_train=n_train,
+                             n_test=n_test, test_minority=test_minority, root=root)
+    if dataset == "watermarked_mnist":
+        from debiaskit.data.watermarked_mnist import watermarked_mnist
+
+        return watermarked_mnist(bias_ratio, 8 if difficulty is None else int(difficulty), seed=seed, n_train=n_train,
+                                 n_test=n_test, root=root)
+    if dataset == "cartoon":
+        from debiaskit.data.cartoon import cartoon
+
+        return cartoon(bias_ratio, seed=seed, root=root)
+    raise ValueError(f"unknown data set {dataset!r}; choose one of {DATASETS}")
+
+
+def model_factory(bench: BiasedBenchmark, seed: int = 0) -> ModelFn:
+    """Simple ConvNet-1 for the MNIST variants, Simple ConvNet-2 for Cartoon (Appendix A.1), built under
+    a fixed seed so that a method's initial weights do not depend on what ran before."""
+    arch = simple_convnet2 if bench.meta.get("dataset") == "cartoon" else simple_convnet1
+
+    def build() -> nn.Module:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            return arch(bench.in_channels, bench.num_classes)
+
+    return build
+
+
+def train_config(settings: dict, seed: int) -> TrainConfig:
+    """A :class:`TrainConfig` from a notebook's plain settings dict (lists become tuples)."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(settings) - fields
+    if unknown:
+        raise ValueError(f"unknown training settings {sorted(unknown)}; TrainConfig has {sorted(fields)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    return TrainConfig(seed=seed, **values)
+
+
+def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options: dict | None = None,
+                  progress: bool = True) -> nn.Module:
+    """``method``'s de-biased model on ``bench.train``, trained once per configuration and cached.
+
+    ``options`` are the method's keywords; ``{"features": "vanilla"}`` for AFLite takes the representation
+    from the (cached) Vanilla model of the same configuration.
+    """
+    options = dict(options or {})
+    model_fn = model_factory(bench, cfg.seed)
+    config = {"suite": "pgd-table1", "method": method, "options": options, "data": bench.meta, "train": cfg.to_dict()}
+    call = dict(options)
+    if call.pop("features", None) == "vanilla":
+        call["feature_model"] = trained_model("vanilla", bench, cfg, None, progress)
+
+    def fit(model: nn.Module) -> None:
+        result = run_method(method, model_fn, bench.train, cfg, progress=progress, **call)
+        model.load_state_dict(result.model.state_dict())
+
+    model, _ = cached_model(config, model_fn, fit)
+    return model.eval()
+
+
+def accuracy_rows(models: dict[str, nn.Module], bench: BiasedBenchmark) -> list[dict]:
+    """Validation, majority and minority accuracy (%) of every model (Table 1's columns)."""
+    rows = []
+    for method, model in models.items():
+        test = evaluate(model, bench.test)
+        rows.append({"method": method, "val": evaluate(model, bench.val)["acc"], "major": test["major"],
+                     "minor": test["minor"]})
+    return rows
+
+
+def summarise(rows: list[dict], keys: tuple[str, ...] = ("dataset", "bias_ratio", "method")) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of every metric, one row per ``keys`` combination."""
+    df = pd.DataFrame(rows)
+    metrics = [c for c in ("val", "major", "minor", "acc") if c in df]
+    out = df.groupby(list(keys), sort=False)[metrics].agg(["mean", "std"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
+    return out.reset_index().fillna({f"{m}_std": 0.0 for m in metrics})
+
+
+def value_key(dataset: str, bias_ratio: float, method: str, metric: str) -> str:
+    """The flat key of one table cell, e.g. ``cm995_pgd_minor`` (99.5% Colored MNIST)."""
+    ratio = f"{100 * bias_ratio:g}".replace(".", "")
+    return f"{SHORT.get(dataset, dataset)}{ratio}_{method}_{metric}"
+
+
+def display_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Table 1's layout: rows (data set, method), columns (ratio, metric) as 'mean ± std'."""
+    df = summary.copy()
+    df["method"] = df["method"].map(lambda m: DISPLAY_NAMES.get(m, m))
+    for m in ("val", "major", "minor"):
+        df[m] = [f"{a:.2f} ± {b:.2f}" for a, b in zip(df[f"{m}_mean"], df[f"{m}_std"])]
+    df["bias_ratio"] = (100 * df["bias_ratio"]).map(lambda r: f"{r:g}%")
+    return df.pivot(index=["dataset", "method"], columns="bias_ratio", values=["val", "major", "minor"]).swaplevel(
+        0, 1, axis=1).sort_index(axis=1, level=0, sort_remaining=False)

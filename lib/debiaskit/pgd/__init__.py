@@ -1,0 +1,60 @@
+"""PGD: de-biasing with per-sample gradients of a biased classifier (the ICLR 2022 draft and the
+published ICLR 2023 variant), as small reusable pieces.
+
+Run it on your own model and data in a few lines::
+
+    from debiaskit.data.colored_mnist import colored_mnist
+    from debiaskit.models import simple_convnet1
+    from debiaskit.training import TrainConfig, evaluate
+    from debiaskit import pgd
+
+    bench = colored_mnist(bias_ratio=0.995)
+    out = pgd.debias(simple_convnet1, bench.train,
+                     biased_cfg=TrainConfig(epochs=5, augment=False),
+                     debiased_cfg=TrainConfig(epochs=5),
+                     score="pgd", k=100, lam=1.0)          # or variant="published"
+    print(out.info["ess"], evaluate(out.debiased, bench.test))
+
+Or piece by piece (any ``nn.Module`` whose output is its last ``nn.Linear``'s output for the closed form)::
+
+    top = pgd.topk_per_sample_grads(model, x, y, k=100, params="all")    # two streaming passes
+    s = pgd.pgd_scores(top.grads, y, lam=1.0)                            # log M, log D, log S per class
+    p_s, tau = pgd.sampling_probability(s.log_s, "tempered")             # stabilised p_s = (C/S)^tau
+    sampler = pgd.rejection_sampler(p_s, batch_size=256)                 # Algorithm 1
+    train(model_fn(), split, cfg, sampler=sampler)
+
+Modules: ``params`` (parameter selection, eval mode), ``grads`` (vmap per-sample gradients),
+``closed_form`` (last linear layer without backward), ``topk`` (streaming k-dominant coordinates),
+``vmf`` (log-space von Mises-Fisher), ``scores`` (M, D, S), ``probability`` (p_s, stabilisation, ESS),
+``metrics`` (Appendix H scores, gradient norm), ``samplers`` (Algorithm 1 and equivalents),
+``losses`` (GCE, adjusting objective), ``denoise`` (Section 5), ``debias`` (Algorithm 2).
+"""
+
+from debiaskit.pgd.closed_form import features_and_logits, last_layer_grad_norms, last_layer_grads
+from debiaskit.pgd.debias import DebiasResult, debias, score_samples
+from debiaskit.pgd.denoise import DenoiseSplit, compensated_loss, denoise, denoise_split, split_by_compensated_loss
+from debiaskit.pgd.grads import iter_per_sample_grads, per_sample_grads
+from debiaskit.pgd.losses import adjusting_objective, adjusting_weights, gce_loss, gce_objective, weighted_ce_objective
+from debiaskit.pgd.metrics import logit_scores, loss_scores, metric_scores, softmax_scores
+from debiaskit.pgd.params import eval_mode, last_linear, select_parameters
+from debiaskit.pgd.probability import (acceptance_from_weights, effective_sample_size, sampling_probability,
+                                       temperature_for_ess)
+from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
+from debiaskit.pgd.scores import (PGDScores, aggregate_log_scores, direction_log_scores, magnitude_log_scores,
+                                  pgd_scores)
+from debiaskit.pgd.topk import (TopKGradients, dominant_coordinates, gather_coordinates, gradient_statistics,
+                                topk_per_sample_grads)
+from debiaskit.pgd.vmf import log_bessel_iv, vmf_fit, vmf_log_density, vmf_log_normaliser
+
+__all__ = [
+    "DebiasResult", "DenoiseSplit", "PGDScores", "TopKGradients",
+    "acceptance_from_weights", "adjusting_objective", "adjusting_weights", "aggregate_log_scores",
+    "compensated_loss", "debias", "denoise", "denoise_split", "direction_log_scores", "dominant_coordinates",
+    "effective_sample_size", "eval_mode", "features_and_logits", "gather_coordinates", "gce_loss",
+    "gce_objective", "gradient_statistics", "iter_per_sample_grads", "last_layer_grad_norms", "last_layer_grads",
+    "last_linear", "log_bessel_iv", "logit_scores", "loss_scores", "magnitude_log_scores", "metric_scores",
+    "multinomial_sampler", "per_sample_grads", "pgd_scores", "published_sampler", "rejection_sampler",
+    "sampling_probability", "score_samples", "select_parameters", "softmax_scores", "split_by_compensated_loss",
+    "temperature_for_ess", "topk_per_sample_grads", "vmf_fit", "vmf_log_density", "vmf_log_normaliser",
+    "weighted_ce_objective",
+]

@@ -1,0 +1,197 @@
+"""Algorithm 2 of the draft in one call: GCE-biased model -> scores -> p_s -> de-biased model.
+
+Step 1 trains f_b with GCE (``debiaskit.training.train``), step 2 computes p_s(i) for every training
+sample from f_b, step 3 trains f_d with CE on mini-batches from Algorithm 1 (or a listed alternative)
+with augmentation A (the training loop's; Algorithm 2 line 12). ``variant="published"`` switches to
+the ICLR 2023 version: p proportional to the last-layer gradient p-norm, sampling with replacement,
+f_d initialised from f_b. Optionally Algorithm 3's de-noising runs first (``denoise_cfg``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from debiaskit.augment import AugmentConfig
+from debiaskit.config import resolve_device
+from debiaskit.data.biased import BiasedSplit
+from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
+from debiaskit.pgd.losses import adjusting_objective, gce_objective
+from debiaskit.pgd.metrics import METRICS, metric_scores
+from debiaskit.pgd.params import ParamSelection, model_device
+from debiaskit.pgd.probability import (DEFAULT_TARGET_ESS, acceptance_from_weights, effective_sample_size,
+                                       sampling_probability)
+from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
+from debiaskit.pgd.scores import PGDScores, pgd_scores
+from debiaskit.pgd.topk import topk_per_sample_grads
+
+SCORES = ("pgd",) + METRICS
+SAMPLERS = ("rejection", "multinomial", "published")
+VARIANTS = ("draft", "published")
+
+
+@dataclass
+class DebiasResult:
+    """Both models, the sampling probabilities ``p_s`` (max 1; sampling is proportional to them), the
+    raw scores (``PGDScores`` or a metric vector), diagnostics in ``info`` and the training histories."""
+
+    biased: nn.Module
+    debiased: nn.Module
+    p_s: torch.Tensor
+    scores: PGDScores | torch.Tensor
+    info: dict = field(default_factory=dict)
+    biased_history: list[dict] = field(default_factory=list)
+    debiased_history: list[dict] = field(default_factory=list)
+    denoise: DenoiseSplit | None = None
+
+
+def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str = "pgd", k: int = 100,
+                  lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = "tempered",
+                  target_ess: float = DEFAULT_TARGET_ESS, temperature: float | None = None, p_norm: float = 0.7,
+                  kappa_method: str = "banerjee", batch_size: int = 512, device=None
+                  ) -> tuple[torch.Tensor, PGDScores | torch.Tensor, dict]:
+    """Algorithm 2, step 2: ``(p_s, scores, info)`` for every sample under the trained (biased) model.
+
+    ``score="pgd"``: k-dominant per-sample gradients of ``params`` (Section 4.1), M, D and S per class,
+    p_s stabilised by ``stabilise``. ``params`` defaults to the last linear layer (as the authors' code
+    and REFERENCE.md's measurement; on a GCE-biased ConvNet-1 it separated the minority far better than
+    all parameters); ``params="all"`` is the draft's literal "gradients of theta".
+    Stabilisation: see :mod:`debiaskit.pgd.probability`. Other scores (Appendix H
+    metrics, ``"gradnorm"``) give p_s = score / max score. ``info`` holds the ESS (of p_s and, for
+    "pgd", of the literal p_s), tau and the per-class kappa.
+    """
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    if len(x) == 0:
+        raise ValueError("cannot score an empty data set")
+    info: dict = {"score": score, "n": len(x)}
+    if score == "pgd":
+        top = topk_per_sample_grads(model, x, y, k, params, batch_size, device=device)
+        scores = pgd_scores(top.grads, y, lam, kappa_method=kappa_method)
+        p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature)
+        literal, _ = sampling_probability(scores.log_s, "literal")
+        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, tau=tau, kappa=scores.kappa,
+                    ess_literal=effective_sample_size(literal), coordinates=top.coordinate_names())
+        result: PGDScores | torch.Tensor = scores
+    else:
+        result = metric_scores(model, x, y, score, p=p_norm, device=device)
+        p_s = acceptance_from_weights(result)
+    info["ess"] = effective_sample_size(p_s)
+    info["acceptance_rate"] = float(p_s.mean())
+    return p_s, result, info
+
+
+def data_fingerprint(split: BiasedSplit) -> str:
+    """Hash of a split's images and labels (for cache keys)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for t in (split.x, split.y):
+        digest.update(str((tuple(t.shape), str(t.dtype))).encode())
+        digest.update(memoryview(t.detach().cpu().contiguous().numpy()).cast("B"))
+    return digest.hexdigest()
+
+
+def _make_sampler(kind: str, p_s: torch.Tensor, batch_size: int, seed: int):
+    if kind == "rejection":
+        return rejection_sampler(p_s, batch_size, seed=seed)
+    if kind == "multinomial":
+        return multinomial_sampler(p_s, batch_size, seed=seed)
+    return published_sampler(p_s, batch_size, seed=seed)
+
+
+def debias(
+    model_fn: Callable[[], nn.Module],
+    train_split: BiasedSplit,
+    biased_cfg,
+    debiased_cfg,
+    score: str | None = None,
+    k: int = 100,
+    lam: float = 1.0,
+    q: float = 0.7,
+    gce_form: str = "true",
+    params: ParamSelection = "last_linear",
+    stabilise: str = "tempered",
+    target_ess: float = DEFAULT_TARGET_ESS,
+    temperature: float | None = None,
+    p_norm: float = 0.7,
+    sampler: str | None = None,
+    objective: str = "resample",
+    variant: str = "draft",
+    init_from_biased: bool | None = None,
+    denoise_cfg=None,
+    augment: AugmentConfig | None = AugmentConfig(),
+    cache: bool = False,
+    on_epoch_end: Callable | None = None,
+    progress: bool = True,
+) -> DebiasResult:
+    """Run PGD (Algorithm 2) on ``train_split`` with models from ``model_fn()``.
+
+    ``biased_cfg``/``debiased_cfg`` are :class:`debiaskit.training.TrainConfig` (Algorithm 2 trains f_b
+    on the raw set, so set ``augment=False`` in ``biased_cfg`` to follow it literally). ``variant``:
+    ``"draft"`` (defaults: score "pgd", Algorithm 1 sampler, f_d from scratch) or ``"published"``
+    (score "gradnorm" with ``p_norm``, with-replacement sampler, f_d initialised from f_b); explicit
+    ``score``/``sampler``/``init_from_biased`` override those defaults. ``objective="reweight"`` is
+    Appendix H's adjusting-objective ablation (CE weighted by p_s / mean p_s, shuffled batches).
+    ``denoise_cfg`` (a TrainConfig) runs Algorithm 3 first and de-biases D_clean only.
+    ``cache=True`` reuses a GCE-biased model trained before on the same data and settings.
+    """
+    from debiaskit.cache import cached_model
+    from debiaskit.training import train
+
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    published = variant == "published"
+    score = score or ("gradnorm" if published else "pgd")
+    sampler = sampler or ("published" if published else "rejection")
+    init_from_biased = published if init_from_biased is None else init_from_biased
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if objective not in ("resample", "reweight"):
+        raise ValueError(f"objective must be 'resample' or 'reweight', got {objective!r}")
+    if len(train_split) == 0:
+        raise ValueError("cannot de-bias an empty training set")
+
+    data, noise = train_split, None
+    if denoise_cfg is not None:  # Algorithm 3: noise model with CE, keep D_clean
+        noise_model = train(model_fn(), train_split, denoise_cfg, augment=augment, progress=progress,
+                            desc="noise model").model
+        noise = denoise_split(noise_model, train_split.x, train_split.y)
+        data = train_split.subset(noise.clean)
+
+    gce = gce_objective(q, gce_form)
+    biased_history: list[dict] = []
+
+    def fit_biased(model: nn.Module) -> None:
+        biased_history.extend(train(model, data, biased_cfg, objective=gce, augment=augment, progress=progress,
+                                    desc="biased (GCE)").history)
+
+    if cache:
+        config = {"stage": "pgd-biased-gce", "model": repr(model_fn()), "train": biased_cfg.to_dict(), "q": q,
+                  "gce_form": gce_form, "augment": asdict(augment) if augment else None,
+                  "data": data_fingerprint(data)}
+        biased, _ = cached_model(config, model_fn, fit_biased)
+    else:
+        biased = model_fn()
+        fit_biased(biased)
+    biased.to(resolve_device(biased_cfg.device)).eval()
+
+    p_s, scores, info = score_samples(biased, data.x, data.y, score, k, lam, params, stabilise, target_ess,
+                                      temperature, p_norm, device=model_device(biased))
+    info.update(variant=variant, sampler=sampler, objective=objective, init_from_biased=init_from_biased,
+                n_clean=len(data), minority_mass=float(p_s[~data.major].sum() / p_s.sum()))
+
+    debiased = copy.deepcopy(biased) if init_from_biased else model_fn()
+    debiased.train()
+    if objective == "reweight":
+        result = train(debiased, data, debiased_cfg, objective=adjusting_objective(p_s), augment=augment,
+                       on_epoch_end=on_epoch_end, progress=progress, desc="de-biased (reweighted)")
+    else:
+        batches = _make_sampler(sampler, p_s, debiased_cfg.batch_size, debiased_cfg.seed)
+        result = train(debiased, data, debiased_cfg, sampler=batches, augment=augment, on_epoch_end=on_epoch_end,
+                       progress=progress, desc="de-biased")
+    return DebiasResult(biased=biased, debiased=result.model, p_s=p_s, scores=scores, info=info,
+                        biased_history=biased_history, debiased_history=result.history, denoise=noise)

@@ -1,0 +1,313 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # PGD, Appendix H ablations: lambda, reweighting, other metrics, GCE and the published variant
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/notebooks/pgd/analysis_ablations.ipynb)
+#
+# **Paper.** *Mitigating Dataset Bias Using Per-Sample Gradients from A Biased Classifier* (ICLR 2022
+# submission), Appendix H. One GCE-biased model per data set; every de-biased model below differs only
+# in how its per-sample scores are used.
+#
+# **Claims.**
+# * **Table 11** (CM 99%): the method is robust to the balancing weight lambda of S(i) in {0, 1, 10, 100}.
+# * **Adjusting objective vs resampling** (CM, WM): weighting the loss by p_s / mean(p_s) is worse than
+#   resampling with p_s, as An et al. (2020) argue.
+# * **Other metrics**: resampling by softmax response, logit or loss gives lower accuracy than the
+#   gradient score.
+# * **Impact of GCE** (WM 99.5%): a CE-trained biased model works, but a GCE-trained one works better.
+# * **Beyond the paper**: the published PGD (ICLR 2023: last-layer gradient norm, sampling proportional
+#   to it with replacement, de-biased model started from the biased one) beside the draft's method.
+#
+# **Setup.** Colored MNIST (difficulty 0.0001) and Watermarked MNIST (difficulty 8); Simple ConvNet-1;
+# the biased models are GCE-trained on raw mini-batches (Algorithm 2, step 1) and cached, so the other
+# analysis notebooks reuse them; de-biased models train with the draft's augmentation.
+
+# %% tags=["colab"]
+# In Colab: fetch the project and install it. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/debiaskit"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/debiaskit"], check=True)
+    sys.path.insert(0, "/content/debiaskit/lib")
+    os.chdir("/content/debiaskit/notebooks/pgd")
+
+# %% tags=["parameters"]
+profile = "quick"
+lambda_ratio = 0.99  # Table 11: CM |M|/|D|
+cm_ratio = 0.99  # adjusting objective, other metrics, published variant on CM
+wm_ratio = 0.99  # adjusting objective, impact of GCE, published variant on WM
+difficulty = 0.0001
+wm_difficulty = 8
+n_train = 10000  # MNIST images for CM (None: all 60k)
+wm_n_train = 6000  # MNIST images for WM
+n_test = 4000  # test images (None: all 10k)
+biased_epochs = 5
+biased_lr = 0.05
+biased_lr_decay = 0.1
+biased_lr_milestones = []
+epochs = 3
+lr = 0.05
+lr_decay = 0.1
+lr_milestones = [0.67]
+momentum = 0.8
+weight_decay = 0.001
+batch_size = 64
+biased_batch_size = 256
+q = 0.7
+k = 100
+lambdas = [0, 1, 10, 100]
+lam = 1.0
+metrics = ["softmax", "logit", "loss"]
+target_ess = 0.05
+p_norm = 0.7  # published variant: p of the gradient p-norm
+baselines = ["vanilla"]  # further rows of the adjusting-objective table
+seeds = [0]
+data_root = None
+device = "auto"
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from debiaskit.analysis import (accuracy_row, biased_model, debiased_model, gradient_profile, lambda_probability,
+                                method_model, metric_probability)
+from debiaskit.analysis.figures import plot_grouped_bars
+from debiaskit.artifacts import start
+from debiaskit.config import seed_everything
+from debiaskit.data.colored_mnist import colored_mnist
+from debiaskit.data.watermarked_mnist import watermarked_mnist
+from debiaskit.plotting import use_style
+from debiaskit.training import TrainConfig
+
+use_style()
+runs = {name: start(f"pgd/{name}", globals()) for name in ("table11", "adjusting", "metrics", "gce", "published")}
+
+
+def configs(seed):
+    biased = TrainConfig(epochs=biased_epochs, batch_size=biased_batch_size, lr=biased_lr, momentum=momentum,
+                         weight_decay=weight_decay, lr_decay=biased_lr_decay, lr_milestones=tuple(biased_lr_milestones),
+                         augment=False, seed=seed, device=device)
+    debiased = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                           lr_decay=lr_decay, lr_milestones=tuple(lr_milestones), augment=True, seed=seed, device=device)
+    return biased, debiased
+
+
+# %% [markdown]
+# ## Train
+# Per seed and data set: the biased model(s), the per-sample gradient scores, then one de-biased model
+# per variant. Everything is cached by configuration; a variant that two tables share is trained once.
+
+# %%
+rows = []
+for seed in seeds:
+    seed_everything(seed)
+    biased_cfg, cfg = configs(seed)
+    data = {"CM": colored_mnist(cm_ratio, difficulty, seed=seed, n_train=n_train, n_test=n_test, root=data_root),
+            "CM-lambda": colored_mnist(lambda_ratio, difficulty, seed=seed, n_train=n_train, n_test=n_test,
+                                       root=data_root),
+            "WM": watermarked_mnist(wm_ratio, wm_difficulty, seed=seed, n_train=wm_n_train, n_test=n_test,
+                                    root=data_root)}
+    for ds, bench in data.items():
+        print(bench.describe())
+        f_b = biased_model(bench, biased_cfg, "gce", q)
+        prof = gradient_profile(f_b, bench.train, k=k, lam=lam)
+
+        def add(name, model):
+            rows.append({"seed": seed, "data": ds, "variant": name, **accuracy_row(model, bench)})
+
+        if ds == "CM-lambda":  # Table 11
+            for value in lambdas:
+                add(f"lambda={value:g}", debiased_model(bench, cfg, lambda_probability(prof, value, target_ess),
+                                                        desc=f"lambda {value:g}"))
+            continue
+        p_s = lambda_probability(prof, lam, target_ess)
+        add("PGD", debiased_model(bench, cfg, p_s, desc=f"PGD {ds}"))
+        add("PGD (reweight)", debiased_model(bench, cfg, p_s, mode="reweight", desc=f"reweight {ds}"))
+        for name in baselines:
+            add(name, method_model(name, bench, cfg))
+        add("published", debiased_model(bench, cfg, metric_probability(f_b, bench.train.x, bench.train.y, "gradnorm",
+                                                                         p_norm),
+                                        sampler="published", init=f_b, desc=f"published {ds}"))
+        if ds == "CM":  # Appendix H, other metrics
+            for metric in metrics:
+                add(metric, debiased_model(bench, cfg, metric_probability(f_b, bench.train.x, bench.train.y, metric),
+                                           desc=metric))
+        if ds == "WM":  # impact of GCE: the same method on a CE-trained biased model
+            f_ce = biased_model(bench, biased_cfg, "ce")
+            p_ce = lambda_probability(gradient_profile(f_ce, bench.train, k=k, lam=lam), lam, target_ess)
+            add("PGD (CE-biased)", debiased_model(bench, cfg, p_ce, desc="PGD CE-biased"))
+results = pd.DataFrame(rows)
+mean = results.groupby(["data", "variant"])[["val", "major", "minor", "avg"]].mean()
+std = results.groupby(["data", "variant"])[["val", "major", "minor", "avg"]].std()
+mean.round(2)
+
+
+# %%
+def pick(ds, variants, cols=("major", "minor", "avg")):
+    """Mean accuracies of ``variants`` on data set ``ds`` as a table (rows: variants)."""
+    return mean.loc[ds].reindex(variants)[list(cols)]
+
+
+# %% [markdown]
+# ## Table 11: ablation on lambda (CM)
+
+# %%
+lam_names = [f"lambda={v:g}" for v in lambdas]
+table11 = pick("CM-lambda", lam_names)
+table11
+
+# %% tags=["nbval-check-output"]
+values = {}
+for v, name in zip(lambdas, lam_names):
+    values[f"major@lam{v:g}"] = table11.loc[name, "major"]
+    values[f"minor@lam{v:g}"] = table11.loc[name, "minor"]
+values["minor_spread"] = table11["minor"].max() - table11["minor"].min()
+runs["table11"].record(values, tables={"per_seed": results[results.data == "CM-lambda"].to_dict("records")}, seeds=seeds)
+print(runs["table11"].comparison().to_string())
+print(runs["table11"].claims().to_string(index=False))
+
+# %%
+fig, ax = plt.subplots(figsize=(5, 3.2))
+plot_grouped_bars(ax, table11[["major", "minor"]].set_axis([f"{v:g}" for v in lambdas]), title=f"Table 11: CM {100 * lambda_ratio:g}%")
+ax.set_xlabel("$\\lambda$")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["table11"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Adjusting objective (†, loss weights p_s / mean p_s) vs resampling, average of majority and minority accuracy
+
+# %%
+adjust_rows = [*baselines, "PGD (reweight)", "PGD"]
+adjusting = pd.DataFrame({ds: pick(ds, adjust_rows)["avg"] for ds in ("CM", "WM")})
+adjusting
+
+# %% tags=["nbval-check-output"]
+values = {f"{ds.lower()}_{name.replace('PGD (reweight)', 'pgd_reweight').replace('PGD', 'pgd')}": adjusting.loc[name, ds]
+          for ds in adjusting.columns for name in adjusting.index}
+for ds in ("CM", "WM"):
+    for col in ("major", "minor"):
+        values[f"{ds.lower()}_pgd_{col}"] = mean.loc[(ds, "PGD"), col]
+        values[f"{ds.lower()}_pgd_reweight_{col}"] = mean.loc[(ds, "PGD (reweight)"), col]
+runs["adjusting"].record(values, seeds=seeds)
+print(runs["adjusting"].comparison().to_string())
+print(runs["adjusting"].claims().to_string(index=False))
+
+# %%
+paper = pd.DataFrame({"CM": {"vanilla": 64.56, "lff": 77.82, "repair": 82.37, "PGD (reweight)": 95.33, "PGD": 98.14},
+                      "WM": {"vanilla": 73.26, "lff": 74.13, "repair": 84.86, "PGD (reweight)": 86.67, "PGD": 91.23}})
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+plot_grouped_bars(ax, adjusting, paper=paper, ylabel="Avg. of major and minor (%)",
+                  title="Adjusting objective (reweight) vs resampling")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["adjusting"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Other metrics (Appendix H): resampling by softmax response, logit and loss vs the gradient score (CM)
+
+# %%
+metric_rows = ["PGD", *metrics]
+table_metrics = pick("CM", metric_rows).rename(index={"PGD": "gradient"})
+table_metrics
+
+# %% tags=["nbval-check-output"]
+values = {f"{col}@{name}": table_metrics.loc[name, col] for name in table_metrics.index for col in ("major", "minor", "avg")}
+runs["metrics"].record(values, seeds=seeds)
+print(runs["metrics"].comparison().to_string())
+print(runs["metrics"].claims().to_string(index=False))
+
+# %%
+err = std.loc["CM"].reindex(metric_rows)[["major", "minor", "avg"]].rename(index={"PGD": "gradient"})
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+plot_grouped_bars(ax, table_metrics, errors=err.fillna(0.0) if len(seeds) > 1 else None,
+                  title=f"Resampling by other metrics, CM {100 * cm_ratio:g}%")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["metrics"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Impact of GCE (WM): the method on a CE-trained vs a GCE-trained biased model
+
+# %%
+table_gce = pick("WM", ["PGD (CE-biased)", "PGD"], ("major", "minor")).rename(index={"PGD (CE-biased)": "CE", "PGD": "GCE"})
+table_gce
+
+# %% tags=["nbval-check-output"]
+values = {f"{col}_{name.lower()}": table_gce.loc[name, col] for name in table_gce.index for col in ("major", "minor")}
+runs["gce"].record(values, seeds=seeds)
+print(runs["gce"].comparison().to_string())
+print(runs["gce"].claims().to_string(index=False))
+
+# %%
+fig, ax = plt.subplots(figsize=(4, 3.2))
+plot_grouped_bars(ax, table_gce, title=f"Impact of GCE, WM {100 * wm_ratio:g}%",
+                  paper=pd.DataFrame({"major": {"CE": 99.15, "GCE": 99.35}, "minor": {"CE": 81.72, "GCE": 83.10}}))
+ax.set_xlabel("loss of the biased model")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["gce"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Beyond the paper: the published PGD (ICLR 2023) beside the draft's method
+
+# %%
+table_pub = pd.concat({ds: pick(ds, ["PGD", "published"], ("major", "minor", "avg")) for ds in ("CM", "WM")})
+table_pub = table_pub.rename(index={"PGD": "draft (M, D, S; Algorithm 1)", "published": "published (grad norm)"})
+table_pub
+
+# %% tags=["nbval-check-output"]
+values = {}
+for ds in ("CM", "WM"):
+    for name, tag in (("PGD", "draft"), ("published", "published")):
+        for col in ("major", "minor"):
+            values[f"{ds.lower()}_{tag}_{col}"] = mean.loc[(ds, name), col]
+runs["published"].record(values, seeds=seeds)
+print(runs["published"].comparison().to_string())
+print(runs["published"].claims().to_string(index=False))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
+for ax, ds in zip(axes, ("CM", "WM")):
+    plot_grouped_bars(ax, pick(ds, ["PGD", "published"], ("major", "minor")).rename(index={"PGD": "draft"}),
+                      title=f"{ds} {100 * (cm_ratio if ds == 'CM' else wm_ratio):g}%")
+axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["published"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## What differs and why
+# * **Scale.** The quick profile uses 10k (CM) and 6k (WM) MNIST images, 5 epochs for the biased model
+#   and 3 for each de-biased model (batch 64, lr 0.05), one seed, and both data sets at 99%; the draft
+#   trains 100 epochs on all images with three seeds (the `full` profile), Table 11 at 99% and the
+#   other studies at 99.5%. Absolute accuracies are therefore far below the draft's; the comparisons
+#   between variants are the point.
+# * **Stabilised p_s.** The draft's literal p_s = min S / S collapses onto a few samples; every gradient
+#   variant here uses the method's tempered p_s (effective sample size `target_ess` x N). Because the
+#   vMF direction score spans hundreds of orders of magnitude while the magnitude score spans a few,
+#   S(i) for any lambda > 0 is essentially D(i): lambda = 0 (magnitude only) differs from the others.
+# * The draft's adjusting-objective table also lists LfF and REPAIR; the quick profile lists Vanilla
+#   only (`baselines`), the full profile all three.
+#
+# **What the quick profile shows (checked claims above).** Resampling beats reweighting on both data
+# sets, as the draft says. Three of the draft's statements do *not* hold here, and we say so rather than
+# tune them away: (1) lambda matters -- lambda = 0 (magnitude only) reaches far higher minority accuracy
+# than lambda >= 1, because with the stabilised p_s the direction score dominates S for any lambda > 0
+# and it concentrates the sampling mass on fewer, mostly majority, samples (see the Figure 14 notebook:
+# p_D and p_S put ~8% of the mass on the minority, p_M ~14%); (2) the loss and softmax-response metrics,
+# which put far more mass on the minority (loss: ~60%), beat the gradient score after 3 de-biased
+# epochs; (3) on WM the GCE- and CE-biased models give about the same minority accuracy. The published
+# variant (gradient norm, started from the biased model) beats the draft's S on both data sets here.

@@ -1,0 +1,296 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # PGD, Appendix H: hyperparameter sensitivity, unbiased data, training time and |m|/|D| = 0.7
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/notebooks/pgd/analysis_sensitivity.ipynb)
+#
+# **Paper.** *Mitigating Dataset Bias Using Per-Sample Gradients from A Biased Classifier* (ICLR 2022
+# submission), Appendix H.
+#
+# **Claims.**
+# * **Figure 12**: over learning rates {0.005, 0.01, 0.02} x epochs {50, 100} on CM, every method keeps
+#   high validation and majority accuracy; PGD's minority accuracy varies least (shortest error bar).
+# * **Table 13**: on unbiased (|M|/|D| = 10% = 1/#classes) and rarely biased (70/80/90%) Colored MNIST,
+#   every method is close to Vanilla: PGD costs nothing when there is no bias to remove.
+# * **Table 14**: PGD trains in about 3x Vanilla's time, 1.45x RUBi's and 0.72x REPAIR's.
+# * **Table 15** ("|m|/|D| = 0.7"): Vanilla, RUBi, REPAIR and PGD on a mildly biased set; read here as
+#   Watermarked MNIST at |M|/|D| = 70% (see `deviations`).
+#
+# **Setup.** Simple ConvNet-1 for every method, the methods of `debiaskit.baselines` (each trained once
+# per configuration and cached), PGD as `debiaskit.pgd.debias` (Algorithm 2).
+
+# %% tags=["colab"]
+# In Colab: fetch the project and install it. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/debiaskit"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/debiaskit"], check=True)
+    sys.path.insert(0, "/content/debiaskit/lib")
+    os.chdir("/content/debiaskit/notebooks/pgd")
+
+# %% tags=["parameters"]
+profile = "quick"
+difficulty = 0.0001
+wm_difficulty = 8
+sens_ratio = 0.95  # Figure 12: CM |M|/|D| (not stated in the draft)
+sens_methods = ["vanilla", "learned_mixin", "rubi", "lff", "repair", "rebias", "aflite", "pgd"]
+sens_lrs = [0.02, 0.05]  # the draft: 0.005, 0.01, 0.02
+sens_epochs = [3]  # the draft: 50, 100
+sens_n_train = 5000
+unbiased_ratios = [0.1, 0.7, 0.8, 0.9]  # Table 13: |M|/|D|
+unbiased_methods = ["vanilla", "pgd"]
+unbiased_n_train = 5000
+t15_ratio = 0.7  # Table 15: WM |M|/|D|
+t15_methods = ["vanilla", "rubi", "repair", "pgd"]
+t15_n_train = 3000
+timing_ratio = 0.99  # Table 14: WM
+timing_methods = ["vanilla", "rubi", "learned_mixin", "lff", "repair", "pgd"]
+timing_n_train = 2000
+timing_epochs = 1
+n_test = 4000
+epochs = 3
+lr = 0.05
+lr_decay = 0.1
+lr_milestones = [0.67]
+momentum = 0.8
+weight_decay = 0.001
+batch_size = 64
+biased_epochs = 5  # PGD's GCE-biased model
+biased_lr = 0.05
+biased_lr_decay = 0.1
+biased_lr_milestones = []
+biased_batch_size = 256
+k = 100
+lam = 1.0
+target_ess = 0.05
+method_options = {"aflite": {"num_partitions": 8}}
+seeds = [0]
+data_root = None
+device = "auto"
+
+# %%
+import dataclasses
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from debiaskit.analysis import accuracy_row, method_model, ratios_to, timed
+from debiaskit.analysis.figures import plot_grouped_bars
+from debiaskit.artifacts import start
+from debiaskit.baselines import DISPLAY_NAMES, run_method
+from debiaskit.config import seed_everything
+from debiaskit.data.colored_mnist import colored_mnist
+from debiaskit.data.watermarked_mnist import watermarked_mnist
+from debiaskit.models import simple_convnet1
+from debiaskit.plotting import use_style
+from debiaskit.training import TrainConfig
+
+use_style()
+runs = {name: start(f"pgd/{name}", globals()) for name in ("fig12", "table13", "table14", "table15")}
+
+
+def config(seed, **changes):
+    """The de-biased training configuration (Table 4's shape, quick-profile numbers)."""
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                      lr_decay=lr_decay, lr_milestones=tuple(lr_milestones), augment=True, seed=seed, device=device)
+    return dataclasses.replace(cfg, **changes)
+
+
+def options(name, seed):
+    """Method options: PGD gets its biased-model stage and its scores' settings."""
+    opts = dict(method_options.get(name, {}))
+    if name == "pgd":
+        opts.update(biased_cfg=config(seed, epochs=biased_epochs, lr=biased_lr, batch_size=biased_batch_size,
+                                      lr_decay=biased_lr_decay, lr_milestones=tuple(biased_lr_milestones),
+                                      augment=False),
+                    k=k, lam=lam, target_ess=target_ess)
+    return opts
+
+
+def train_and_score(name, bench, cfg, seed):
+    return accuracy_row(method_model(name, bench, cfg, **options(name, seed)), bench)
+
+
+# %% [markdown]
+# ## Figure 12: hyperparameter sensitivity (CM)
+# Every method at every (learning rate, epochs) setting; the bars are means over the grid and the error
+# bars its standard deviation, as in the draft.
+
+# %%
+rows12 = []
+for seed in seeds:
+    seed_everything(seed)
+    bench = colored_mnist(sens_ratio, difficulty, seed=seed, n_train=sens_n_train, n_test=n_test, root=data_root)
+    for rate in sens_lrs:
+        for n_epochs in sens_epochs:
+            for name in sens_methods:
+                row = train_and_score(name, bench, config(seed, lr=rate, epochs=n_epochs), seed)
+                rows12.append({"seed": seed, "lr": rate, "epochs": n_epochs, "method": name, **row})
+grid12 = pd.DataFrame(rows12)
+mean12 = grid12.groupby("method", sort=False)[["val", "major", "minor"]].mean()
+std12 = grid12.groupby("method", sort=False)[["val", "major", "minor"]].std(ddof=0)
+pd.concat({"mean": mean12, "std over the grid": std12}, axis=1).round(2)
+
+# %% tags=["nbval-check-output"]
+values = {}
+for name in sens_methods:
+    for col in ("val", "major", "minor"):
+        values[f"{col}@{name}"] = mean12.loc[name, col]
+    values[f"minor_std@{name}"] = std12.loc[name, "minor"]
+runs["fig12"].record(values, tables={"grid": rows12}, seeds=seeds)
+print(runs["fig12"].comparison().to_string())
+print(runs["fig12"].claims().to_string(index=False))
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+labels = [DISPLAY_NAMES.get(m, m) for m in sens_methods]
+palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+for ax, col, title in zip(axes, ("val", "major", "minor"), ("(a) Validation", "(b) Majority", "(c) Minority")):
+    ax.bar(range(len(sens_methods)), mean12[col].to_numpy(), yerr=std12[col].to_numpy(), capsize=3,
+           color=[palette[i % len(palette)] for i in range(len(sens_methods))])
+    ax.set_xticks(range(len(sens_methods)), labels, rotation=45, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+axes[0].set_ylabel("Accuracy (%)")
+fig.suptitle(f"Hyperparameter sensitivity, CM {100 * sens_ratio:g}%: lr in {sens_lrs}, epochs in {sens_epochs}", y=1.02)
+runs["fig12"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Table 13: unbiased (10%) and rarely biased (70, 80, 90%) Colored MNIST
+
+# %%
+rows13 = []
+for seed in seeds:
+    seed_everything(seed)
+    for ratio in unbiased_ratios:
+        bench = colored_mnist(ratio, difficulty, seed=seed, n_train=unbiased_n_train, n_test=n_test, root=data_root)
+        for name in unbiased_methods:
+            rows13.append({"seed": seed, "ratio": ratio, "method": name, **train_and_score(name, bench, config(seed), seed)})
+mean13 = pd.DataFrame(rows13).groupby(["method", "ratio"], sort=False)[["major", "minor"]].mean()
+table13 = mean13.unstack("ratio")
+table13 = table13.reorder_levels([1, 0], axis=1).sort_index(axis=1, level=0)
+table13.round(2)
+
+# %% tags=["nbval-check-output"]
+values = {f"{name}:{col}@{100 * ratio:g}": mean13.loc[(name, ratio), col]
+          for name in unbiased_methods for ratio in unbiased_ratios for col in ("major", "minor")}
+runs["table13"].record(values, tables={"per_seed": rows13}, seeds=seeds)
+print(runs["table13"].comparison().to_string())
+print(runs["table13"].claims().to_string(index=False))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+for ax, col in zip(axes, ("major", "minor")):
+    tab = mean13[col].unstack("method").reindex(columns=unbiased_methods)
+    tab.index = [f"{100 * r:g}%" for r in tab.index]
+    paper = pd.DataFrame({m: {f"{100 * r:g}%": run_value for r in unbiased_ratios
+                              if (run_value := runs["table13"].artifact.paper_values.get(f"{m}:{col}@{100 * r:g}")) is not None}
+                          for m in unbiased_methods})
+    plot_grouped_bars(ax, tab.set_axis([DISPLAY_NAMES.get(m, m) for m in tab.columns], axis=1),
+                      paper=paper.set_axis([DISPLAY_NAMES.get(m, m) for m in paper.columns], axis=1),
+                      title=f"Table 13, {'majority' if col == 'major' else 'minority'}", ylim=(0, 101))
+    ax.set_xlabel("|M|/|D|")
+axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["table13"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Table 15: |M|/|D| = 70% on Watermarked MNIST
+
+# %%
+rows15 = []
+for seed in seeds:
+    seed_everything(seed)
+    bench = watermarked_mnist(t15_ratio, wm_difficulty, seed=seed, n_train=t15_n_train, n_test=n_test, root=data_root)
+    for name in t15_methods:
+        rows15.append({"seed": seed, "method": name, **train_and_score(name, bench, config(seed), seed)})
+table15 = pd.DataFrame(rows15).groupby("method", sort=False)[["major", "minor"]].mean()
+table15.round(2)
+
+# %% tags=["nbval-check-output"]
+values = {f"{name}:{col}": table15.loc[name, col] for name in t15_methods for col in ("major", "minor")}
+runs["table15"].record(values, tables={"per_seed": rows15}, seeds=seeds)
+print(runs["table15"].comparison().to_string())
+print(runs["table15"].claims().to_string(index=False))
+
+# %%
+paper15 = pd.DataFrame({col: {m: runs["table15"].artifact.paper_values.get(f"{m}:{col}") for m in t15_methods}
+                        for col in ("major", "minor")})
+fig, ax = plt.subplots(figsize=(5, 3.2))
+plot_grouped_bars(ax, table15.rename(index=DISPLAY_NAMES), paper=paper15.rename(index=DISPLAY_NAMES),
+                  title=f"Table 15: WM |M|/|D| = {100 * t15_ratio:g}%", ylim=(0, 101))
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+runs["table15"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Table 14: training time on WM, as multiples of Vanilla
+# Each method trains once from scratch on the same small WM subset (`timing_n_train` images,
+# `timing_epochs` epochs; PGD includes its biased model and the per-sample gradients). Wall-clock
+# times depend on the machine and its load, so this cell's output is not compared between runs
+# (`nbval-ignore-output`); the ratios are what Table 14 is about.
+
+# %% tags=["nbval-ignore-output"]
+bench = watermarked_mnist(timing_ratio, wm_difficulty, seed=seeds[0], n_train=timing_n_train, n_test=n_test, root=data_root)
+cfg = config(seeds[0], epochs=timing_epochs)
+seconds = {}
+for name in timing_methods:
+    opts = options(name, seeds[0])
+    if name == "pgd":
+        opts["biased_cfg"] = dataclasses.replace(opts["biased_cfg"], epochs=timing_epochs)
+    _, seconds[name] = timed(lambda: run_method(name, lambda: simple_convnet1(1, 10), bench.train, cfg, progress=False,
+                                                **opts))
+ratios = ratios_to(seconds, "vanilla")
+runs["table14"].record({f"{name}": r for name, r in ratios.items()}, extra={"seconds": seconds}, seeds=seeds[:1])
+print(runs["table14"].comparison(decimals=2).to_string())
+
+# %%
+paper14 = runs["table14"].artifact.paper_values
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+names = [m for m in timing_methods]
+ax.bar(range(len(names)), [ratios[m] for m in names], color="#4c72b0", label="measured here")
+ax.scatter(range(len(names)), [paper14.get(m, np.nan) for m in names], marker="x", color="0.2", zorder=5,
+           label="paper (Table 14)")
+ax.set_xticks(range(len(names)), [DISPLAY_NAMES.get(m, m) for m in names], rotation=30, ha="right")
+ax.set_ylabel("training time / Vanilla's")
+ax.set_title("Table 14: training time on WM")
+ax.legend(fontsize=8)
+runs["table14"].save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## What differs and why
+# * **Scale.** The quick profile trains 3 epochs (batch 64, lr 0.05) on 5k CM / 3k WM images with one
+#   seed; Figure 12's grid is scaled to lr {0.02, 0.05} x 3 epochs (the full profile runs the draft's
+#   lr {0.005, 0.01, 0.02} x epochs {50, 100} on all images, three seeds). Table 13 in the quick profile
+#   compares Vanilla and PGD only; the full profile adds LfF, ReBias and REPAIR. AFLite uses 8 instead of
+#   64 partitions in the quick profile.
+# * **Timing.** Our times are for a small subset and one epoch on a shared CPU; the draft's are full
+#   100-epoch runs on a GPU. The ratios are comparable only roughly: fixed costs (PGD's per-sample
+#   gradients, REPAIR's weight learning) weigh differently at this scale.
+# * **Table 15.** Its caption reads "|m|/|D| = 0.7"; we read it as the 70% rarely-biased setting of
+#   Watermarked MNIST (see `deviations`).
+# * **Figure 12's ratio** is not stated in the draft; the quick profile uses CM 95%.
+#
+# **What the quick profile shows.** Figure 12: after 3 epochs every baseline still classifies by colour
+# (minority accuracy near 0; LearnedMixin+H does not train at these learning rates); PGD is the only
+# method that reaches the minority, but its minority accuracy varies the *most* over the grid, unlike
+# the draft's short error bar -- the short runs magnify its dependence on the learning rate. Table 13:
+# on unbiased data PGD matches Vanilla (the checked claim); on the rarely biased 70-90% sets it costs
+# majority accuracy while raising minority accuracy, where the draft's 100-epoch runs lose almost
+# nothing. Table 15: 3 epochs on 3k WM images leave every method under-trained (majority ~35-60%), so
+# only the full profile can be compared with the draft's numbers.

@@ -1,0 +1,126 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # PGD, Figure 2: accuracy against the minority ratio |m|/|D|
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/notebooks/pgd/fig2_minority_ratio.ipynb)
+#
+# **Claim (Section 3.2).** A model trained on a biased set learns the easy bias attribute (colour)
+# instead of the target (digit shape) when the bias is strong. As the share of minority samples
+# |m|/|D| shrinks, the accuracy on minority test samples falls, while the accuracy on majority
+# samples stays near 100%.
+#
+# **Setup (Appendix A.2).** Colored MNIST with difficulty 0.0001 at several minority ratios; a Vanilla
+# Simple ConvNet-1 trained with cross-entropy; test accuracy on majority and minority samples and
+# their average. The models are cached by configuration and reused by the Figure 3 notebook.
+
+# %% tags=["colab"]
+# In Colab: fetch the project and install it. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/debiaskit"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/debiaskit"], check=True)
+    sys.path.insert(0, "/content/debiaskit/lib")
+    os.chdir("/content/debiaskit/notebooks/pgd")
+
+# %% tags=["parameters"]
+profile = "quick"
+minority_ratios = [0.5, 1.0, 2.0, 5.0]  # |m|/|D| in percent
+difficulty = 0.0001
+n_train = 20000  # MNIST training images used (None: all 60k)
+epochs = 8
+lr = 0.05
+lr_decay = 0.1
+lr_milestones = [0.5, 0.75]
+momentum = 0.8
+weight_decay = 0.001
+batch_size = 256
+seeds = [0]
+data_root = None
+device = "auto"
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from debiaskit.artifacts import start
+from debiaskit.data.colored_mnist import colored_mnist
+from debiaskit.plotting import use_style
+from debiaskit.runs import vanilla_model
+from debiaskit.training import TrainConfig, evaluate
+
+use_style()
+run = start("pgd/fig2", globals())
+
+# %% [markdown]
+# ## Train a Vanilla model per minority ratio and seed
+
+# %%
+rows = []
+for ratio in minority_ratios:
+    for seed in seeds:
+        bench = colored_mnist(1 - ratio / 100, difficulty, seed=seed, n_train=n_train, root=data_root)
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                          lr_decay=lr_decay, lr_milestones=tuple(lr_milestones), seed=seed, device=device)
+        acc = evaluate(vanilla_model(bench, cfg), bench.test)
+        rows.append({"ratio": ratio, "seed": seed, "major": acc["major"], "minor": acc["minor"],
+                     "average": (acc["major"] + acc["minor"]) / 2})
+results = pd.DataFrame(rows)
+summary = results.groupby("ratio")[["major", "minor", "average"]].agg(["mean", "std"])
+summary.round(2)
+
+# %% [markdown]
+# ## Paper vs reproduced
+# The draft's Figure 2 is not legible in its text; its Vanilla numbers at the same ratios appear in
+# Table 1 (|m|/|D| = 0.5%, 1%, 5%), which we compare against.
+
+# %% tags=["nbval-check-output"]
+mean = results.groupby("ratio").mean()
+values = {}
+for ratio in minority_ratios:
+    for col in ("major", "minor", "average"):
+        values[f"{col}@{ratio:g}"] = mean.loc[ratio, col]
+run.record(values, tables={"per_seed": rows})
+print(run.comparison().to_string())
+print(run.claims().to_string(index=False))
+
+# %%
+fig, ax = plt.subplots(figsize=(5, 3.6))
+x = np.arange(len(minority_ratios))
+styles = {"major": ("o-", "Major"), "minor": ("s-", "Minor"), "average": ("^--", "Average")}
+for col, (style, label) in styles.items():
+    m = summary[(col, "mean")].to_numpy()
+    s = np.nan_to_num(summary[(col, "std")].to_numpy())
+    ax.errorbar(x, m, yerr=s, fmt=style, capsize=3, label=label)
+paper = run.artifact.paper_values
+for col, (style, label) in styles.items():
+    px = [i for i, r in enumerate(minority_ratios) if f"{col}@{r:g}" in paper]
+    ax.scatter(px, [paper[f"{col}@{minority_ratios[i]:g}"] for i in px], marker="x", color="gray", zorder=5,
+               label="paper (Table 1)" if col == "major" else None)
+ax.set_xticks(x, [f"{r:g}" for r in minority_ratios])
+ax.set_xlabel("|m|/|D| (%)")
+ax.set_ylabel("Accuracy (%)")
+ax.set_ylim(0, 102)
+ax.legend(loc="lower right")
+ax.set_title("Vanilla on Colored MNIST")
+run.save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## What differs and why
+# The quick profile trains on a 20k-image subset of MNIST for a few epochs with one seed, so the
+# minority accuracies are lower than the paper's 100-epoch runs; the trend (minority accuracy falls
+# as |m|/|D| shrinks, majority stays near 100%) is the claim, and it is checked above. The `full`
+# profile runs Table 4's protocol (100 epochs, three seeds, all 60k images).

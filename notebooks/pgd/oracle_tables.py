@@ -1,0 +1,130 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # PGD, Tables 5, 6 and 7: oracle validation on Colored MNIST, Watermarked MNIST and Cartoon
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/notebooks/pgd/oracle_tables.ipynb)
+#
+# **Paper.** *Mitigating Dataset Bias Using Per-Sample Gradients from A Biased Classifier* (ICLR 2022
+# submission), Appendix D: the same comparison as Table 1, but every method's hyperparameters are chosen on a
+# validation set split into majority and minority samples (an "oracle" that needs bias labels), by the
+# average of majority and minority accuracy. Bias ratios 99.5/99/98/95%; Colored MNIST at difficulties
+# 0.0001 and 0.0005 (Table 5), Watermarked MNIST at 8 and 16 (Table 6), Cartoon (Table 7). **Claim:** PGD has
+# the best average of majority and minority accuracy in every setting (e.g. 97.2% minority vs REPAIR's 65.0%
+# at 99.5% CM), and the other methods also improve over their Table 1 results.
+#
+# **Quick profile: not run.** Each table is 6 methods x 4 ratios x 2 difficulties x 3 seeds x a
+# 6-configuration grid of 50-100 epochs, on the order of a thousand GPU-minutes; it runs in the full
+# profile (Colab GPU). The code below is the full protocol.
+
+# %% tags=["colab"]
+# In Colab: fetch the project and install it. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/debiaskit"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/debiaskit"], check=True)
+    sys.path.insert(0, "/content/debiaskit/lib")
+    os.chdir("/content/debiaskit/notebooks/pgd")
+
+# %% tags=["parameters"]
+profile = "quick"
+tables = []
+seeds = [0, 1, 2]
+bias_ratios = [0.995, 0.99, 0.98, 0.95]
+difficulties = {"table5": [0.0001, 0.0005], "table6": [8, 16], "table7": [None]}
+methods = ["vanilla", "learned_mixin", "rubi", "lff", "repair", "pgd"]
+method_options = {"learned_mixin": {"gate_init": -4.0}, "lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
+base_settings = {
+    "colored_mnist": {"momentum": 0.8, "weight_decay": 0.001, "batch_size": 256, "lr_decay": 0.001, "lr_milestones": [0.2, 0.4, 0.6, 0.8]},
+    "watermarked_mnist": {"momentum": 0.8, "weight_decay": 0.001, "batch_size": 256, "lr_decay": 0.001, "lr_milestones": [0.2, 0.4, 0.6, 0.8]},
+    "cartoon": {"momentum": 0.9, "weight_decay": 0.001, "batch_size": 256, "lr_decay": 0.001, "lr_milestones": [0.2, 0.4, 0.6, 0.8]},
+}
+grid = {"lr": [0.005, 0.01, 0.02], "epochs": [50, 100]}
+n_train = None
+n_test = None
+data_root = None
+
+# %%
+import pandas as pd
+
+from debiaskit.artifacts import start
+from debiaskit.baselines import DISPLAY_NAMES
+from debiaskit.baselines.oracle import grid_configs, select_on_oracle
+from debiaskit.baselines.suite import build_benchmark, train_config, trained_model
+
+DATASET = {"table5": "colored_mnist", "table6": "watermarked_mnist", "table7": "cartoon"}
+PREFIX = {"table5": "cm", "table6": "wm", "table7": "ct"}
+runs = {t: start(f"pgd/{t}", globals()) for t in ("table5", "table6", "table7")}
+if not tables:
+    print("Quick profile: Tables 5-7 are not run (the oracle grid needs about a thousand GPU-minutes); "
+          "run the full profile on a GPU.")
+
+
+def difficulty_tag(d) -> str:
+    """``0.0001 -> '0001'``, ``8 -> '8'``, ``None -> ''`` (the value keys' difficulty part)."""
+    return "" if d is None else f"{d:g}".replace("0.", "")
+
+
+# %% [markdown]
+# ## Train the grid and select on the oracle validation set
+# For every (table, difficulty, ratio, seed, method): train one model per grid configuration (cached), pick
+# the one with the best mean of majority and minority accuracy on half of the balanced test split, and
+# report it on the other half.
+
+# %%
+rows = []
+for table in tables:
+    dataset = DATASET[table]
+    for d in difficulties[table]:
+        for ratio in bias_ratios:
+            for s in seeds:
+                bench = build_benchmark(dataset, ratio, seed=s, difficulty=d, n_train=n_train, n_test=n_test,
+                                        root=data_root)
+                configs = grid_configs(train_config(base_settings[dataset], seed=s), grid)
+                for m in methods:
+                    candidates = {f"lr={c.lr:g}, epochs={c.epochs}": trained_model(m, bench, c, method_options.get(m))
+                                  for c in configs}
+                    chosen, acc = select_on_oracle(candidates, bench, seed=s)
+                    rows.append({"table": table, "difficulty": d, "bias_ratio": ratio, "seed": s, "method": m,
+                                 "chosen": chosen, **acc})
+results = pd.DataFrame(rows, columns=["table", "difficulty", "bias_ratio", "seed", "method", "chosen", "oracle",
+                                      "major", "minor"])
+results.groupby(["table", "difficulty", "bias_ratio", "method"], sort=False, dropna=False)[["major", "minor"]].agg(
+    ["mean", "std"]).round(2) if len(results) else "not run in this profile"
+
+# %% [markdown]
+# ## Paper vs reproduced
+# Keys: `<cm|wm|ct><difficulty>_<ratio>_<method>_<major|minor>`, e.g. `cm0001_995_pgd_minor`.
+
+# %% tags=["nbval-check-output"]
+for table, run in runs.items():
+    part = results[results["table"] == table]
+    values = {}
+    for (d, ratio, m), g in part.groupby(["difficulty", "bias_ratio", "method"], sort=False, dropna=False):
+        key = f"{PREFIX[table]}{difficulty_tag(d)}_{f'{100 * ratio:g}'.replace('.', '')}_{m}"
+        values[f"{key}_major"] = round(float(g["major"].mean()), 1)
+        values[f"{key}_minor"] = round(float(g["minor"].mean()), 1)
+    run.record(values, tables={"runs": part.round(2).to_dict(orient="records")}, seeds=seeds)
+    comparison = run.comparison()
+    print(table, "reproduced cells:", int(comparison["reproduced"].notna().sum()))
+    print(comparison[comparison["reproduced"].notna()].to_string())
+    print(run.claims().to_string(index=False))
+
+# %% [markdown]
+# ## What differs and why
+# * The quick profile runs none of it (see the top); the full profile is the protocol above.
+# * The draft does not say what its oracle validation set is; we use a random, stratified half of the
+#   balanced test split and report on the other, disjoint half, so selection never sees the reported images.
+# * The grid is Figure 12's (learning rate 0.005/0.01/0.02 x 50/100 epochs) for every method; the draft
+#   does not list each method's own search space. PGD is the published variant; the baselines as in Table 1.

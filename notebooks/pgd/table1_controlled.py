@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # PGD, Table 1: eight methods on the controlled biased benchmarks
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/debiaskit/debiaskit/blob/main/notebooks/pgd/table1_controlled.ipynb)
+#
+# **Paper.** *Mitigating Dataset Bias Using Per-Sample Gradients from A Biased Classifier* (ICLR 2022
+# submission), Section 6.2 and Table 1: on Colored MNIST, Watermarked MNIST and Cartoon with bias ratios
+# |M|/|D| of 99.5%, 99% and 95%, Vanilla, LearnedMixin+H, RUBi, LfF, ReBias, AFLite, REPAIR and the
+# proposed method (PGD) are compared by validation, majority and minority accuracy. **Claim:** every method
+# keeps the majority accuracy near 100%, but only PGD lifts the minority accuracy to near the majority's
+# (96.5% vs Vanilla's 26.6% at 99.5% Colored MNIST), the best of all methods in every setting.
+#
+# Every method is written from its own paper (`debiaskit.baselines`), trained by the one training loop,
+# and never sees bias labels. The trained models are cached and reused by the Table 12, Figure 13 and
+# Figure 15 notebooks.
+
+# %% tags=["colab"]
+# In Colab: fetch the project and install it. Elsewhere this cell does nothing.
+import os, subprocess, sys
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/debiaskit"):
+        subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/debiaskit"], check=True)
+    sys.path.insert(0, "/content/debiaskit/lib")
+    os.chdir("/content/debiaskit/notebooks/pgd")
+
+# %% tags=["parameters"]
+profile = "quick"
+seeds = [0]
+datasets = ["colored_mnist", "watermarked_mnist"]
+bias_ratios = [0.995]
+difficulty = {"colored_mnist": 0.0001, "watermarked_mnist": 8}
+n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000}
+n_test = 2000
+train_settings = {
+    "colored_mnist": {"epochs": 4, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": []},
+    "watermarked_mnist": {"epochs": 4, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": []},
+}
+methods = ["vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd"]
+method_options = {
+    "learned_mixin": {"gate_init": -4.0},
+    "lff": {"ema": 0.7},
+    "aflite": {"features": "vanilla", "num_partitions": 8, "slice_size": 0.1, "target_fraction": 0.2},
+    "pgd": {"variant": "published"},
+}
+data_root = None
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from debiaskit.artifacts import start
+from debiaskit.baselines import DISPLAY_NAMES
+from debiaskit.baselines.suite import (accuracy_rows, build_benchmark, display_table, summarise, train_config,
+                                       trained_model, value_key)
+from debiaskit.plotting import use_style
+
+use_style()
+run = start("pgd/table1", globals())
+print("Cartoon rows:", "included" if "cartoon" in datasets else
+      "not run in this profile (Cartoon Set is not on the CI machine; the full profile downloads it)")
+
+# %% [markdown]
+# ## Train every method once per (data set, bias ratio, seed)
+# Quick profile: one seed, the 99.5% ratio, a training subset and a few epochs (no learning-rate decay,
+# a larger step than Table 4) so that the whole suite trains in minutes on a CPU. The full profile is the
+# paper's protocol: Table 4's settings for 100 epochs, three seeds, all ratios and data sets.
+
+# %%
+rows = []
+for dataset in datasets:
+    for ratio in bias_ratios:
+        for s in seeds:
+            bench = build_benchmark(dataset, ratio, seed=s, difficulty=difficulty.get(dataset),
+                                    n_train=n_train.get(dataset), n_test=n_test, root=data_root)
+            print(bench.describe())
+            cfg = train_config(train_settings[dataset], seed=s)
+            models = {m: trained_model(m, bench, cfg, method_options.get(m), progress=True) for m in methods}
+            rows += [dict(r, dataset=dataset, bias_ratio=ratio, seed=s) for r in accuracy_rows(models, bench)]
+summary = summarise(rows)
+display_table(summary)
+
+# %% [markdown]
+# ## Majority vs minority accuracy
+
+# %%
+TITLES = {"colored_mnist": "Colored MNIST", "watermarked_mnist": "Watermarked MNIST", "cartoon": "Cartoon"}
+fig, axes = plt.subplots(1, len(datasets) * len(bias_ratios), figsize=(5.5 * len(datasets) * len(bias_ratios), 3.6),
+                         squeeze=False)
+for ax, ((dataset, ratio), part) in zip(axes[0], summary.groupby(["dataset", "bias_ratio"], sort=False)):
+    names = [DISPLAY_NAMES[m] for m in part["method"]]
+    pos = range(len(part))
+    ax.bar([p - 0.2 for p in pos], part["major_mean"], 0.4, yerr=part["major_std"], label="Major M")
+    ax.bar([p + 0.2 for p in pos], part["minor_mean"], 0.4, yerr=part["minor_std"], label="Minor m")
+    ax.set_xticks(list(pos), names, rotation=45, ha="right")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("Test accuracy (%)")
+    ax.set_title(f"{TITLES[dataset]}, |M|/|D| = {100 * ratio:g}%")
+handles, labels = axes[0][0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.06))
+fig.tight_layout()
+run.save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Paper vs reproduced
+# Means over seeds; keys are `<data set><ratio>_<method>_<val|major|minor>` (e.g. `cm995_pgd_minor`).
+# Cells of settings this profile did not run have no reproduced value.
+
+# %% tags=["nbval-check-output"]
+values = {}
+for _, r in summary.iterrows():
+    for metric in ("val", "major", "minor"):
+        values[value_key(r["dataset"], r["bias_ratio"], r["method"], metric)] = round(float(r[f"{metric}_mean"]), 1)
+run.record(values, tables={"summary": summary.round(2).to_dict(orient="records")}, seeds=seeds)
+comparison = run.comparison()
+print(comparison[comparison["reproduced"].notna()].to_string())
+print(run.claims().to_string(index=False))
+
+# %% [markdown]
+# ## What differs and why
+# * **Scale.** The quick profile trains on an 18k (CM) / 8k (WM) subset for 4 epochs with a constant
+#   step (CM: 0.05, batch 128; WM: 0.02, batch 64; momentum 0.9) and one seed; the paper trains 100 epochs on the full set with
+#   Table 4's schedule and three seeds. Short training leaves Vanilla at a few percent minority accuracy
+#   (the paper's 100 epochs let it memorise part of the minority: 26.6%), so every gap to Vanilla is larger
+#   here and PGD's own minority accuracy lower. The full profile runs the paper's protocol.
+# * **PGD** is run as the published variant (sampling probability proportional to the last-layer gradient
+#   p-norm, de-biased model initialised from the GCE-biased one): on the few-epoch biased model the
+#   draft's vMF/magnitude score put only ~8% of the sampling mass on the minority (vs ~50% for the norm).
+# * **Baselines** follow their own papers where the draft's description is thin; see `deviations` in
+#   `papers.yaml` (LearnedMixin+H trained jointly with its bias model and its gate starting near zero;
+#   ReBias's simultaneous update; AFLite on the Vanilla model's representation with probes fitted in torch;
+#   REPAIR's classifier on images, not on the bias feature).
+# * **Cartoon** rows run only in the full profile: Cartoon Set is not available offline.
+# * **Claims in this profile.** Three of four hold. *Every method keeps majority accuracy above 95%* fails
+#   because of LearnedMixin+H alone (about 28% majority): its product of experts with a bias model that is
+#   almost perfect on 99.5% of the data leaves the main model a gradient only on the minority samples, so it
+#   never learns the majority; the other seven are at 98-100%. On Watermarked MNIST every model is still far
+#   from converged after 4 epochs on 8k images (majority 12-70%), and PGD's lead in minority accuracy is
+#   small and unstable (5 points over REPAIR in this run, 0.3 points in a run with one thread instead of two):
+#   the claim holds, but this profile does not really show it; the full profile does the paper's training.

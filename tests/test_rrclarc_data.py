@@ -1,0 +1,93 @@
+"""The pasted-artifact benchmark and the CelebA loader (on a fixture folder made here)."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from debiaskit.data.sources import DataUnavailableError
+from debiaskit.rrclarc.celeba import celeba_benchmark
+from debiaskit.rrclarc.data import artifact_benchmark, artifact_mask, paste_artifact
+
+
+def test_mask_and_paste():
+    mask = artifact_mask((6, 5), size=2, corner="bottom_right", margin=1)
+    assert mask.sum() == 4 and mask[3:5, 2:4].all()
+    x = torch.zeros(3, 1, 6, 5)
+    out = paste_artifact(x, mask, 0.8, where=torch.tensor([True, False, True]))
+    assert out[0, 0][mask].eq(0.8).all() and out[1].eq(0).all() and out[0, 0][~mask].eq(0).all()
+    assert x.eq(0).all(), "the input must not change"
+    with pytest.raises(ValueError, match="corner"):
+        artifact_mask((6, 6), corner="middle")
+    with pytest.raises(ValueError, match="does not fit"):
+        artifact_mask((4, 4), size=4)
+
+
+def _have_mnist() -> bool:
+    root = Path(os.environ.get("DEBIASKIT_DATA", "/work/shared/data"))
+    return (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").exists()
+
+
+@pytest.mark.skipif(not _have_mnist(), reason="MNIST not under $DEBIASKIT_DATA")
+def test_artifact_benchmark_places_the_artifact_as_promised():
+    root = os.environ.get("DEBIASKIT_DATA", "/work/shared/data")
+    b = artifact_benchmark("mnist", biased_class=3, artifact_share=0.75, n_train=2000, n_test=500, root=root)
+    t = b.train
+    in_class = t.y == 3
+    assert abs(float(t.bias[in_class].float().mean()) - 0.75) < 0.01
+    assert t.bias[~in_class].sum() == 0
+    assert t.x[t.bias == 1][:, 0][:, b.mask].eq(1).all()
+    assert b.clean.bias.sum() == 0 and b.attacked.bias.eq(1).all()
+    assert torch.equal(b.attacked.x, b.with_artifact(b.clean.x))
+    assert b.as_trained.bias[b.as_trained.y != 3].sum() == 0
+    with pytest.raises(ValueError, match="artifact_share"):
+        artifact_benchmark("mnist", artifact_share=0.0, root=root)
+
+
+ATTRS = ["Blond_Hair", "Smiling", "Wearing_Necktie"]
+
+
+def _fixture(root: Path, n: int = 8) -> Path:
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
+    for i, name in enumerate(names):
+        Image.new("RGB", (178, 218), (30 * i, 100, 200)).save(folder / "img_align_celeba" / name)
+    split = [0, 0, 0, 0, 0, 1, 2, 2]
+    blond = [1, -1, 1, -1, -1, 1, 1, -1]
+    tie = [1, -1, -1, 1, -1, -1, 1, -1]
+    (folder / "list_eval_partition.txt").write_text("".join(f"{f} {s}\n" for f, s in zip(names, split)))
+    (folder / "identity_CelebA.txt").write_text("".join(f"{f} {i}\n" for i, f in enumerate(names)))
+    (folder / "list_bbox_celeba.txt").write_text(
+        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{f} 1 2 3 4\n" for f in names))
+    (folder / "list_landmarks_align_celeba.txt").write_text(
+        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
+        + "".join(f"{f} " + " ".join(["5"] * 10) + "\n" for f in names))
+    (folder / "list_attr_celeba.txt").write_text(
+        f"{n}\n{' '.join(ATTRS)}\n" + "".join(f"{f} {b} 1 {t}\n" for f, b, t in zip(names, blond, tie)))
+    return root
+
+
+def test_celeba_loader_on_a_fixture(tmp_path):
+    root = _fixture(tmp_path)
+    b = celeba_benchmark(image_size=32, n_train=None, n_test=None, root=str(root), verify=False)
+    assert b.train.x.shape == (5, 3, 32, 32) and b.train.x.dtype == torch.float32
+    assert sorted(b.train.y.tolist()) == [0, 0, 0, 1, 1]
+    # train images 1..5: blond [1,0,1,0,0], necktie [1,0,0,1,0]; the order is a random permutation
+    pairs = sorted(zip(b.train.y.tolist(), b.train.bias.tolist()))
+    assert pairs == [(0, 0), (0, 0), (0, 1), (1, 0), (1, 1)]
+    assert len(b.as_trained) == 2 and len(b.attacked) == 1 and len(b.clean) == 1
+    assert b.attacked.y.tolist() == [1] and b.mask is None and b.num_classes == 2
+    with pytest.raises(ValueError, match="cannot be pasted"):
+        b.with_artifact(b.clean.x)
+    with pytest.raises(ValueError, match="no attribute 'Eyeglasses'"):
+        celeba_benchmark(artifact="Eyeglasses", image_size=32, root=str(root), verify=False)
+
+
+def test_missing_celeba_gives_a_clear_error(tmp_path):
+    with pytest.raises(DataUnavailableError, match="(?s)CelebA is not available.*missing: list_attr_celeba.txt.*DEBIASKIT_DATA"):
+        celeba_benchmark(root=str(tmp_path))
+    with pytest.raises(DataUnavailableError, match="MD5"):
+        celeba_benchmark(root=str(_fixture(tmp_path)), verify=True)
