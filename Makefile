@@ -24,11 +24,12 @@ reproduce: $(STAMP)
 report: $(STAMP)
 	$(BIN)/debiaskit report > /dev/null
 
-# Unit tests, then nbval over every notebook on the small `ci` profile (two notebooks at a time);
+# Unit tests, then nbval over every notebook on the small `ci` profile (two notebooks at a time, one
+# thread each: two-thread kernels competing for two cores stall torch's thread pool);
 # the quick profile's claims are checked by `make reproduce`.
 test: $(STAMP)
 	$(BIN)/debiaskit nbval-prepare --profile ci --out build/nbval
-	$(BIN)/python -m pytest tests build/nbval --nbval-lax -p no:cacheprovider -n 2 --dist loadscope
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests build/nbval --nbval-lax -p no:cacheprovider -n 2 --dist loadscope
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider

@@ -19,7 +19,7 @@ value = 3.0
 seed = 0
 data_root = None
 
-# %%
+# %% tags=["nbval-check-output"]
 from debiaskit.artifacts import start
 run = start("p/a", globals())
 run.record({"x": value})
@@ -89,3 +89,43 @@ def test_console_script_reports_errors_without_traceback(project):
     out = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--paper", "nope", "--dry-run"],
                          capture_output=True, text=True, cwd=project)
     assert out.returncode == 2 and "no paper 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def _add_second_artifact(project):
+    """A second notebook, so that two runs can execute at once."""
+    (project / "notebooks" / "tiny2.py").write_text(NOTEBOOK.replace('"p/a"', '"p/b"'))
+    doc = yaml.safe_load((project / "papers.yaml").read_text())
+    art = dict(doc["papers"][0]["artifacts"][0], id="p/b", notebook="notebooks/tiny2.py")
+    art["profiles"] = {**art["profiles"], "ci": {"profile": "ci", "value": 0.5}}
+    doc["papers"][0]["artifacts"].append(art)
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+
+
+def test_reproduce_with_two_jobs_stamps_every_result(project, capsys):
+    _add_second_artifact(project)
+    assert main(["reproduce", "--jobs", "2"]) == 0
+    prints = {}
+    for name in ("a", "b"):
+        result = json.loads((project / "figures" / "p" / f"{name}.json").read_text())
+        prints[name] = result["fingerprint"]
+    assert prints["a"] and prints["b"] and prints["a"] != prints["b"]
+    capsys.readouterr()
+    assert main(["reproduce", "--jobs", "2"]) == 0
+    assert "0 to run" in capsys.readouterr().out
+
+
+def test_nbval_prepare_injects_the_profile_and_drops_output_checks(project):
+    import nbformat
+
+    _add_second_artifact(project)
+    assert main(["nbval-prepare", "--profile", "ci", "--out", str(project / "nb")]) == 0
+    nb = nbformat.read(project / "nb" / "notebooks" / "tiny2.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "value = 0.5" in injected[0].source and 'profile = "ci"' in injected[0].source
+    assert "nbval-check-output" in (project / "notebooks" / "tiny2.py").read_text()
+    assert not any("nbval-check-output" in c.metadata.get("tags", []) for c in nb.cells)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    # an artifact without a ci profile runs with its quick parameters, under the name ci
+    first = nbformat.read(project / "nb" / "notebooks" / "tiny.ipynb", as_version=4)
+    src = [c.source for c in first.cells if "injected-parameters" in c.metadata.get("tags", [])][0]
+    assert "value = 3.0" in src and 'profile = "ci"' in src

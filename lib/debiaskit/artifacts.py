@@ -15,7 +15,6 @@ Quick-profile outputs go to ``figures/<paper>/``; other profiles to ``figures/<p
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +24,6 @@ from debiaskit.io import atomic_write_bytes, atomic_write_json
 from debiaskit.manifest import Artifact, find_root, load_manifest
 from debiaskit.notebook_params import notebook_parameters
 from debiaskit.provenance import device_description, git_revision, package_versions
-
-FINGERPRINT_ENV = "DEBIASKIT_RUN_FINGERPRINT"
-
 
 def results_dir(root: Path, profile: str, paper: str) -> Path:
     """Folder of an artifact's figure and result file for ``profile``."""
@@ -86,7 +82,7 @@ class ArtifactRun:
             "versions": package_versions(),
             "device": device_description(),
             "git_revision": git_revision(self.root),
-            "fingerprint": os.environ.get(FINGERPRINT_ENV),
+            "fingerprint": None,  # stamped by `debiaskit reproduce` once the whole notebook has run
             "runtime_seconds": round(time.perf_counter() - self.started, 1),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from debiaskit.artifacts import FINGERPRINT_ENV, load_result
+from debiaskit.artifacts import load_result, result_path
 from debiaskit.cache import library_fingerprint
-from debiaskit.io import atomic_write_text
+from debiaskit.io import atomic_write_json, atomic_write_text
 from debiaskit.manifest import Artifact, Manifest
 from debiaskit.notebook_params import check_overrides, notebook_parameters
 
@@ -96,9 +96,8 @@ def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair
     # The quick profile is the notebook's defaults: no injected cell, so the executed notebook can be
     # committed as the paired .ipynb. Other profiles inject their parameters.
     params = {} if run.profile == "quick" and run.params == notebook_parameters(run.notebook) else run.params
-    previous = os.environ.get(FINGERPRINT_ENV)
-    os.environ[FINGERPRINT_ENV] = run.fingerprint
     start = time.perf_counter()
+    started_ns = time.time_ns()
     try:
         papermill.execute_notebook(str(src), str(out), parameters=params, cwd=str(run.notebook.parent),
                                    kernel_name="python3", progress_bar=False, log_output=False)
@@ -107,17 +106,17 @@ def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair
                              f"  the executed notebook with the traceback is at {out}") from None
     except Exception as exc:  # kernel start-up, bad notebook metadata, ...
         raise ReproduceError(f"{rel} could not be executed: {type(exc).__name__}: {exc}") from None
-    finally:
-        if previous is None:
-            os.environ.pop(FINGERPRINT_ENV, None)
-        else:
-            os.environ[FINGERPRINT_ENV] = previous
     seconds = time.perf_counter() - start
+    # Stamp each result this run wrote with the run's fingerprint (after the fact, so that runs can
+    # execute concurrently); a result not rewritten during the run means the notebook did not record it.
     for art in run.artifacts:
+        path = result_path(manifest.root, art, run.profile)
         result = load_result(manifest.root, art, run.profile)
-        if result is None or result.get("fingerprint") != run.fingerprint:
+        if result is None or path.stat().st_mtime_ns < started_ns:
             raise ReproduceError(f"{rel} ran but did not record {art.id} (call start({art.id!r}, globals()) "
                                  f"and run.record(...) in the notebook)")
+        result["fingerprint"] = run.fingerprint
+        atomic_write_json(path, result)
     if run.profile == "quick" and not params and quick_outputs_to_pair:
         atomic_write_text(run.notebook.with_suffix(".ipynb"), out.read_text())
     return seconds
