@@ -61,3 +61,28 @@ def test_cache_hit_returns_the_same_weights(isolated_cache):
         f.write_bytes(b"garbage")
     _, hit3 = cached_model({"k": 1}, lambda: simple_convnet1(3, 2), fit)
     assert hit3 is False and len(calls) == 2
+
+
+def test_concurrent_processes_train_a_cached_model_once(isolated_cache, tmp_path):
+    """Two processes asking for the same entry at once: one trains, the other waits and loads it."""
+    import subprocess
+    import sys
+
+    script = f'''
+import time
+from pathlib import Path
+from debiaskit.cache import cached_model
+from debiaskit.models import simple_convnet1
+
+def fit(model):
+    with open({str(tmp_path / "fits.log")!r}, "a") as log:
+        log.write("fit\\n")
+    time.sleep(2)
+
+_, hit = cached_model({{"k": "concurrent"}}, lambda: simple_convnet1(3, 2), fit)
+print("hit" if hit else "trained")
+'''
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
+    assert outs == ["hit", "trained"]
+    assert (tmp_path / "fits.log").read_text().count("fit") == 1

@@ -3,13 +3,15 @@
 The key is a hash of the configuration *and* of the source of the code that trains the model (the
 core modules below plus any modules the caller names), so a change to that code invalidates old
 entries while unrelated edits elsewhere in the library keep them. Entries are written atomically: an interrupted run never leaves a
-half-written model behind.
+half-written model behind; notebooks running at once (``reproduce --jobs``, nbval ``-n``) wait for
+each other through a per-entry file lock instead of training the same model twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Callable
@@ -69,20 +71,36 @@ def cached_model(config: dict, build: Callable[[], nn.Module], fit: Callable[[nn
     key = config_key(config, code)
     path = folder / f"{key}.pt"
     model = build()
-    if path.exists():
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            model.eval()
-            return model, True
-        except Exception as exc:  # a corrupted entry is retrained, not fatal
-            print(f"cache entry {path} is unreadable ({exc}); retraining")
-    fit(model)
     folder.mkdir(parents=True, exist_ok=True)
-    buffer = _state_bytes(model)
-    atomic_write_bytes(path, buffer)
-    atomic_write_bytes(path.with_suffix(".json"), json.dumps(config, indent=1, default=str).encode())
+    with _entry_lock(path):  # a notebook running beside this one may be training the same model
+        if path.exists():
+            try:
+                model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+                model.eval()
+                return model, True
+            except Exception as exc:  # a corrupted entry is retrained, not fatal
+                print(f"cache entry {path} is unreadable ({exc}); retraining")
+        fit(model)
+        atomic_write_bytes(path, _state_bytes(model))
+        atomic_write_bytes(path.with_suffix(".json"), json.dumps(config, indent=1, default=str).encode())
     model.eval()
     return model, False
+
+
+@contextmanager
+def _entry_lock(path: Path):
+    """Hold an exclusive advisory lock on ``<entry>.lock`` (POSIX); elsewhere, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent runs may train the same model twice, nothing worse
+        yield
+        return
+    with open(path.with_suffix(".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _state_bytes(model: nn.Module) -> bytes:
