@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # The data root: $DEBIASKIT_DATA if set, else ../shared/data when it exists (this workplace's offline copy).
 export DEBIASKIT_DATA ?= $(shell [ -d ../shared/data ] && cd ../shared/data && pwd)
 PROFILE ?= quick
+JOBS ?= 2
 
 .PHONY: setup reproduce test unit notebooks report clean
 setup: $(STAMP)
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 reproduce: $(STAMP)
-	$(BIN)/debiaskit reproduce --profile $(PROFILE)
+	$(BIN)/debiaskit reproduce --profile $(PROFILE) --jobs $(JOBS)
 
 report: $(STAMP)
 	$(BIN)/debiaskit report > /dev/null

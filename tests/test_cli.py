@@ -129,3 +129,18 @@ def test_nbval_prepare_injects_the_profile_and_drops_output_checks(project):
     first = nbformat.read(project / "nb" / "notebooks" / "tiny.ipynb", as_version=4)
     src = [c.source for c in first.cells if "injected-parameters" in c.metadata.get("tags", [])][0]
     assert "value = 3.0" in src and 'profile = "ci"' in src
+
+
+def test_an_artifact_recorded_without_numbers_is_reported_not_run_with_its_status(project):
+    from debiaskit.manifest import load_manifest
+    from debiaskit.report import build_report, to_markdown
+
+    doc = yaml.safe_load((project / "papers.yaml").read_text())
+    doc["papers"][0]["artifacts"][0]["status"] = "needs a data set that is not here"
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    (project / "figures" / "p").mkdir(parents=True)
+    (project / "figures" / "p" / "a.json").write_text(json.dumps({"values": {}, "runtime_seconds": 0.1}))
+    rep = build_report(load_manifest(project / "papers.yaml"))
+    art = rep["papers"][0]["artifacts"][0]
+    assert art["ran"] is False and rep["claims"]["not run"] == 1
+    assert "**not run** (needs a data set that is not here)" in to_markdown(rep)

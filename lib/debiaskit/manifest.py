@@ -50,6 +50,8 @@ class Artifact:
     deviations: list[str]
     estimated_minutes: dict[str, float]
     unit: str = "%"
+    status: str = ""
+    """Why an artifact is not (fully) reproduced in some profile, shown by the report when it did not run."""
 
     @property
     def name(self) -> str:
@@ -192,7 +194,7 @@ def _artifact(raw: dict, paper_id: str, where: str, root: Path, errors: list[str
         paper_values={k: float(v) for k, v in values.items()}, paper_source=str(pv.get("source", "")),
         claims=claims, deviations=[str(d) for d in deviations],
         estimated_minutes={k: float(v) for k, v in (raw.get("estimated_minutes") or {}).items()},
-        unit=str(pv.get("unit", "%")),
+        unit=str(pv.get("unit", "%")), status=str(raw.get("status", "")),
     )
 
 

@@ -26,7 +26,8 @@ def artifact_report(manifest: Manifest, art: Artifact, profile: str) -> dict:
               for c in art.claims if profile in c.profiles]
     return {
         "id": art.id, "kind": art.kind, "caption": art.caption, "notebook": str(art.notebook.relative_to(manifest.root)),
-        "profile": profile, "ran": result is not None,
+        # a notebook that records no numbers for an artifact (e.g. Table 7 without Cartoon Set) did not reproduce it
+        "profile": profile, "ran": result is not None and bool(result.get("values")), "status": art.status,
         "runtime_seconds": None if result is None else result.get("runtime_seconds"),
         "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root)),
         "paper_source": art.paper_source, "values": rows, "claims": claims, "deviations": art.deviations,
@@ -66,7 +67,7 @@ def to_markdown(report: dict) -> str:
             out += ["No artifacts yet.", ""]
         for a in p["artifacts"]:
             fig = a["result_file"].replace(".json", ".png")
-            status = "ran" if a["ran"] else "**not run**"
+            status = "ran" if a["ran"] else "**not run**" + (f" ({a['status']})" if a.get("status") else "")
             secs = f", {a['runtime_seconds']:.0f} s" if a["runtime_seconds"] else ""
             out += [f"### `{a['id']}` – {a['caption']}",
                     f"Notebook [`{a['notebook']}`]({'../' + a['notebook']}) "
