@@ -113,7 +113,7 @@ ax.set_xticks(x, [f"{r:g}" for r in minority_ratios])
 ax.set_xlabel("|m|/|D| (%)")
 ax.set_ylabel("Accuracy (%)")
 ax.set_ylim(0, 102)
-ax.legend(loc="lower right")
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))  # outside: the curves fill the axes
 ax.set_title("Vanilla on Colored MNIST")
 run.save_figure(fig)
 plt.show()
