@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from debiaskit.manifest import Manifest
-from debiaskit.notebook_params import notebook_parameters
+from debiaskit.reproduce import notebook_as_ipynb, run_parameters
 
 CHECK_TAG = "nbval-check-output"
 
@@ -26,8 +26,7 @@ def profile_parameters(manifest: Manifest, profile: str) -> dict[Path, dict]:
     """
     out: dict[Path, dict] = {}
     for art in manifest.artifacts:
-        params = {**notebook_parameters(art.notebook), **art.profiles.get(profile, art.profiles["quick"])}
-        params["profile"] = profile
+        params = run_parameters(art, profile, fallback="quick")
         previous = out.setdefault(art.notebook, params)
         if previous != params:
             raise ValueError(f"{art.id}: its {profile!r} parameters differ from those of another artifact of "
@@ -45,8 +44,7 @@ def prepare(manifest: Manifest, profile: str, out_dir: str | Path) -> list[Path]
         shutil.rmtree(out_dir)
     written = []
     for notebook, params in profile_parameters(manifest, profile).items():
-        nb = jupytext.read(notebook)
-        nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+        nb = notebook_as_ipynb(notebook)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,23 @@ def run_fingerprint(notebook: Path, params: dict, profile: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def run_parameters(art: Artifact, profile: str, overrides: dict | None = None, fallback: str | None = None) -> dict:
+    """Every parameter of ``art``'s notebook under ``profile``: the notebook's defaults, then the profile's
+    values (``fallback``'s when ``art`` has no such profile), then ``overrides``. Merged over the defaults,
+    artifacts of one notebook that list different subsets of the same parameters share one execution."""
+    values = art.profiles[profile] if fallback is None or profile in art.profiles else art.profiles[fallback]
+    return {**notebook_parameters(art.notebook), **values, **(overrides or {}), "profile": profile}
+
+
+def notebook_as_ipynb(notebook: Path):
+    """The jupytext source ``notebook`` as an nbformat notebook with a Python 3 kernelspec."""
+    import jupytext
+
+    nb = jupytext.read(notebook)
+    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    return nb
+
+
 def plan(manifest: Manifest, profile: str = "quick", paper: str | None = None, artifact: str | None = None,
          overrides: dict | None = None, force: bool = False) -> list[Run]:
     """The executions needed for the selected artifacts, in manifest order."""
@@ -65,10 +81,7 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | None = None, a
             raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
         if overrides:
             check_overrides(art.notebook, overrides)
-        # Merged over the notebook's defaults, so artifacts of one notebook that list different subsets
-        # of the same parameters share one execution.
-        params = {**notebook_parameters(art.notebook), **art.profiles[profile], **(overrides or {})}
-        params["profile"] = profile
+        params = run_parameters(art, profile, overrides)
         key = (str(art.notebook), json.dumps(params, sort_keys=True, default=str))
         run = runs.setdefault(key, Run(art.notebook, profile, params))
         run.artifacts.append(art)
@@ -86,8 +99,7 @@ def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair
     import papermill
 
     rel = run.notebook.relative_to(manifest.root)
-    nb = jupytext.read(run.notebook)
-    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})
+    nb = notebook_as_ipynb(run.notebook)
     src = build_dir / run.profile / "input" / rel.with_suffix(".ipynb")
     out = build_dir / run.profile / "executed" / rel.with_suffix(".ipynb")
     src.parent.mkdir(parents=True, exist_ok=True)
