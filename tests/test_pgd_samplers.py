@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
-from debiaskit.pgd import multinomial_sampler, published_sampler, rejection_sampler
+from debiaskit.pgd import effective_sample_size, multinomial_sampler, published_sampler, rejection_sampler
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -124,10 +124,28 @@ def test_guards():
         multinomial_sampler(torch.tensor([1.0, 0.5, 0.0]), 3)
     with pytest.raises(ValueError, match="positive"):
         rejection_sampler(P, 0)
-    # a p_s concentrated on one sample (ESS ~ 1) cannot fill a batch of distinct indices: a clear error,
-    # not an endless loop
+    # a p_s concentrated on one sample (ESS ~ 1) cannot fill a batch of distinct indices: a clear error
+    # up front, not an endless loop
     collapsed = torch.tensor([1.0] + [1e-300] * 19_999, dtype=torch.float64)
+    with pytest.raises(ValueError, match="fewer than the batch size"):
+        rejection_sampler(collapsed, 2)
     with pytest.warns(UserWarning, match="acceptance rate"):
-        sampler = rejection_sampler(collapsed, 2, max_proposals=10**6)
+        rejection_sampler(collapsed, 2, unique=False)
+    # and a batch that takes more proposals than allowed stops with an error
+    slow = torch.tensor([1.0, 1.0] + [1e-4] * 19_998, dtype=torch.float64)
+    sampler = rejection_sampler(slow, 3, max_proposals=16, block_size=4)
     with pytest.raises(RuntimeError, match="proposals"):
         next(iter(sampler(0)))
+
+
+def test_rejection_sampler_refuses_a_p_too_concentrated_for_distinct_batches():
+    from debiaskit.pgd import sampling_probability
+
+    log_s = torch.linspace(0, 1, 240, dtype=torch.float64)
+    tight, _ = sampling_probability(log_s, "rank", target_ess=0.02)  # ~5 effective samples
+    with pytest.raises(ValueError, match="batch size 32"):
+        rejection_sampler(tight, 32)
+    spread, _ = sampling_probability(log_s, "rank", target_ess=0.02, min_ess=64)
+    assert effective_sample_size(spread) == pytest.approx(64, rel=1e-4)
+    batches = list(rejection_sampler(spread, 32, num_batches=3)(0))
+    assert all(len(set(b.tolist())) == 32 for b in batches)

@@ -176,11 +176,38 @@ def test_tempering_and_rank_preserve_order_and_hit_target():
     assert tau == 0.25 and torch.allclose(p, torch.exp(0.25 * (log_s.min() - log_s)))
     # a flat literal p_s is never sharpened: tau stays 1
     assert temperature_for_ess(torch.zeros(10, dtype=torch.float64), 0.5) == 1.0
-    r, _ = sampling_probability(log_s, "rank")
-    assert torch.equal(torch.argsort(r), torch.argsort(-log_s)) and float(r.max()) == 1.0
-    assert float(r.min()) == pytest.approx(1 / 5000)
-    tied, _ = sampling_probability(torch.tensor([1.0, 1.0, 0.0]), "rank")
-    assert torch.allclose(tied, torch.tensor([1.5 / 3, 1.5 / 3, 1.0], dtype=torch.float64))
+
+
+def test_rank_form_matches_its_definition_and_ignores_the_tails():
+    gen = torch.Generator().manual_seed(2)
+    log_s = torch.randn(4000, generator=gen, dtype=torch.float64) * 30
+    for target in (0.01, 0.05, 0.3):
+        p, tau = sampling_probability(log_s, "rank", target_ess=target)
+        assert effective_sample_size(p) == pytest.approx(target * 4000, rel=1e-4)
+        assert float(p.max()) == 1.0 and tau > 1
+        # slow path: rank every sample by counting the scores below it
+        order = sorted(range(4000), key=lambda i: float(log_s[i]))
+        expected = torch.empty(4000, dtype=torch.float64)
+        for r, i in enumerate(order):
+            expected[i] = math.exp(-tau * r / 4000)
+        assert torch.allclose(p, expected, rtol=1e-12, atol=0)
+    # any increasing map of log S (a heavier tail, a shift) gives the same p_s
+    p, _ = sampling_probability(log_s, "rank", target_ess=0.05)
+    heavy, _ = sampling_probability(torch.sinh(log_s / 10) * 1e3 - 7, "rank", target_ess=0.05)
+    assert torch.allclose(p, heavy, rtol=1e-10)
+    # an exponential rank profile with ESS = eta N puts 1 - exp(-2 rho / eta) of the mass on the rho N
+    # lowest scores (a continuum approximation, so up to O(1/N))
+    n, rho, eta = 20000, 0.01, 0.02
+    minority = torch.arange(n) < rho * n
+    scores = torch.where(minority, -10.0, 0.0).double() + torch.rand(n, generator=gen, dtype=torch.float64)
+    p, _ = sampling_probability(scores, "rank", target_ess=eta)
+    assert float(p[minority].sum() / p.sum()) == pytest.approx(1 - math.exp(-2 * rho / eta), abs=0.01)
+    tied, _ = sampling_probability(torch.tensor([1.0, 1.0, 0.0]), "rank", temperature=3.0)
+    assert torch.allclose(tied, torch.exp(-3.0 * torch.tensor([1.5, 1.5, 0.0], dtype=torch.float64) / 3))
+    top_tie, _ = sampling_probability(torch.tensor([0.0, 0.0, 1.0]), "rank", temperature=3.0)
+    assert float(top_tie.max()) == 1.0 and top_tie[0] == top_tie[1]
+    with pytest.raises(ValueError, match="temperature"):
+        sampling_probability(log_s, "rank", temperature=0.0)
 
 
 def test_effective_sample_size():

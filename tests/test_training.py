@@ -86,3 +86,28 @@ print("hit" if hit else "trained")
     outs = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
     assert outs == ["hit", "trained"]
     assert (tmp_path / "fits.log").read_text().count("fit") == 1
+
+
+def test_library_fingerprint_follows_only_the_code_a_paper_can_use(tmp_path, monkeypatch):
+    import debiaskit.cache as cache
+
+    for rel in ("training.py", "cli.py", "pgd/scores.py", "baselines/lff.py", "rrclarc/cav.py", "patchattr/grid.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"# {rel}\n")
+    monkeypatch.setattr(cache, "_PACKAGE", tmp_path)
+
+    def prints() -> dict:
+        return {paper: cache.library_fingerprint(paper) for paper in (None, "pgd", "rrclarc", "patchattr")}
+
+    def changed(rel: str) -> set:
+        before = prints()
+        (tmp_path / rel).write_text((tmp_path / rel).read_text() + "x = 1\n")
+        after = prints()
+        return {paper for paper in before if before[paper] != after[paper]}
+
+    assert changed("pgd/scores.py") == {None, "pgd"}
+    assert changed("baselines/lff.py") == {None, "pgd"}
+    assert changed("rrclarc/cav.py") == {None, "rrclarc"}
+    assert changed("patchattr/grid.py") == {None, "patchattr"}
+    assert changed("training.py") == {None, "pgd", "rrclarc", "patchattr"}
+    assert changed("cli.py") == set()  # bookkeeping

@@ -38,11 +38,23 @@ BOOKKEEPING = ("cli.py", "report.py", "reproduce.py", "nbval_prep.py", "claims.p
 """Modules that plan, run and report artifacts but compute none of their numbers."""
 
 
-def library_fingerprint() -> str:
-    """Hash of every ``.py`` file of the installed debiaskit package that can change an artifact's numbers
-    (all but the :data:`BOOKKEEPING` modules), so that editing the report or the command line does not
-    make every committed result look stale."""
-    return _hash_paths([p for p in _PACKAGE.rglob("*.py") if p.relative_to(_PACKAGE).as_posix() not in BOOKKEEPING])
+PAPER_PACKAGES = {"pgd": ("pgd", "baselines", "analysis"), "rrclarc": ("rrclarc",), "patchattr": ("patchattr",)}
+"""The subpackages only one paper's notebooks use; another paper's artifacts ignore changes to them."""
+
+
+def library_fingerprint(paper: str | None = None) -> str:
+    """Hash of every ``.py`` file of the installed debiaskit package that can change an artifact's numbers:
+    all but the :data:`BOOKKEEPING` modules (so that editing the report or the command line does not make
+    every committed result look stale) and, for a ``paper`` of :data:`PAPER_PACKAGES`, all but the other
+    papers' subpackages."""
+    foreign = {pkg for other, pkgs in PAPER_PACKAGES.items() if other != paper for pkg in pkgs} if paper in PAPER_PACKAGES else set()
+    foreign -= set(PAPER_PACKAGES.get(paper, ()))
+    paths = []
+    for path in _PACKAGE.rglob("*.py"):
+        rel = path.relative_to(_PACKAGE)
+        if rel.as_posix() not in BOOKKEEPING and not (len(rel.parts) > 1 and rel.parts[0] in foreign):
+            paths.append(path)
+    return _hash_paths(paths)
 
 
 def code_fingerprint(modules: tuple[ModuleType | str | Path, ...] = ()) -> str:

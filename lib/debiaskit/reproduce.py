@@ -44,8 +44,10 @@ class Run:
 
 
 def run_fingerprint(notebook: Path, params: dict, profile: str) -> str:
+    """Hash of a run's notebook source, parameters, profile and the library code its paper can use (a
+    notebook in ``notebooks/<paper>/`` ignores the other papers' subpackages)."""
     blob = json.dumps({"source": notebook.read_text(), "params": params, "profile": profile,
-                       "lib": library_fingerprint()}, sort_keys=True, default=str)
+                       "lib": library_fingerprint(notebook.parent.name)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

@@ -40,10 +40,10 @@ bias_ratio = 0.995
 difficulty = 0.0001
 n_train = 18000
 n_test = 2000
-train_settings = {"epochs": 4, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": []}
+train_settings = {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]}
 methods = ["vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd"]
 method_options = {
-    "learned_mixin": {"gate_init": -4.0},
+    "learned_mixin": {"gate_init": -4.0, "entropy_weight": 0.0},
     "lff": {"ema": 0.7},
     "aflite": {"features": "vanilla", "num_partitions": 8, "slice_size": 0.1, "target_fraction": 0.2},
     "pgd": {"variant": "published"},

@@ -49,11 +49,11 @@ difficulties = {"table5": [0.0001], "table6": [8], "table7": [None]}
 methods = ["vanilla", "lff", "repair", "pgd"]
 method_options = {"learned_mixin": {"gate_init": -4.0}, "lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
 base_settings = {
-    "colored_mnist": {"momentum": 0.9, "batch_size": 128, "lr_milestones": []},
-    "watermarked_mnist": {"momentum": 0.9, "batch_size": 64, "lr_milestones": []},
+    "colored_mnist": {"momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
     "cartoon": {"momentum": 0.9, "weight_decay": 0.001, "batch_size": 256, "lr_decay": 0.001, "lr_milestones": [0.2, 0.4, 0.6, 0.8]},
 }
-grid = {"lr": [0.02, 0.05], "epochs": [4]}
+grid = {"lr": [0.02, 0.05], "epochs": [3]}
 n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000}  # a number, a dict per data set, or None (all)
 n_test = 2000
 data_root = None

@@ -45,12 +45,12 @@ difficulty = {"colored_mnist": 0.0001, "watermarked_mnist": 8}
 n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000}
 n_test = 2000
 train_settings = {
-    "colored_mnist": {"epochs": 4, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": []},
-    "watermarked_mnist": {"epochs": 4, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": []},
+    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
 }
 methods = ["vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd"]
 method_options = {
-    "learned_mixin": {"gate_init": -4.0},
+    "learned_mixin": {"gate_init": -4.0, "entropy_weight": 0.0},
     "lff": {"ema": 0.7},
     "aflite": {"features": "vanilla", "num_partitions": 8, "slice_size": 0.1, "target_fraction": 0.2},
     "pgd": {"variant": "published"},

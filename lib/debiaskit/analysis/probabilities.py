@@ -2,9 +2,9 @@
 
 * p_M, p_D, p_S (Figure 14): proportional to 1/M(i), 1/D(i) and 1/S(i). Taken literally these put
   all mass on a handful of samples (REFERENCE.md, "Measured pitfall"), so every one of them is
-  stabilised the same way as the method itself (:func:`debiaskit.pgd.sampling_probability`,
-  ``"tempered"``: (C/score)^tau with tau chosen for an effective sample size of ``target_ess`` N), which
-  keeps each one's order of the samples.
+  stabilised the same way as the method itself (:func:`debiaskit.pgd.sampling_probability`, default
+  ``"rank"``: exp(-tau (rank - 1) / N) with tau chosen for an effective sample size of ``target_ess`` N),
+  which keeps each one's order of the samples and gives all three the same mass profile along it.
 * S(i) for another lambda (Table 11) re-aggregates the same M and D (no new gradients).
 * The Appendix H metrics (softmax response, logit, loss) and the published gradient norm come from
   :func:`debiaskit.pgd.metric_scores`; they are used proportionally, as the draft defines them.
@@ -16,15 +16,21 @@ import torch
 from torch import nn
 
 from debiaskit.analysis.gradients import GradientProfile
+from debiaskit.pgd.probability import DEFAULT_TARGET_ESS  # one default for the method and its analyses
 
-DEFAULT_TARGET_ESS = 0.05
+
+MIN_ESS = 128
+"""Floor on the effective sample size of the analyses' p (twice their de-biased batch of 64), so that
+Algorithm 1 can fill batches of distinct samples on small (ci-profile) training sets."""
 
 
-def stabilised(log_score: torch.Tensor, target_ess: float = DEFAULT_TARGET_ESS) -> torch.Tensor:
-    """p proportional to (1/score)^tau, max 1, tau for an effective sample size of ``target_ess`` N."""
+def stabilised(log_score: torch.Tensor, target_ess: float = DEFAULT_TARGET_ESS, method: str = "rank",
+               min_ess: float = MIN_ESS) -> torch.Tensor:
+    """p decreasing in the score, max 1, stabilised by ``method`` (:func:`debiaskit.pgd.sampling_probability`)
+    to an effective sample size of max(``target_ess`` N, ``min_ess``)."""
     from debiaskit import pgd
 
-    p, _ = pgd.sampling_probability(log_score, "tempered", target_ess)
+    p, _ = pgd.sampling_probability(log_score, method, target_ess, min_ess=min_ess)
     return p
 
 
@@ -34,11 +40,12 @@ def score_probabilities(profile: GradientProfile, target_ess: float = DEFAULT_TA
             "p_S": stabilised(profile.log_s, target_ess)}
 
 
-def lambda_probability(profile: GradientProfile, lam: float, target_ess: float = DEFAULT_TARGET_ESS) -> torch.Tensor:
+def lambda_probability(profile: GradientProfile, lam: float, target_ess: float = DEFAULT_TARGET_ESS,
+                       method: str = "rank") -> torch.Tensor:
     """p_s for another balancing weight lambda (Table 11): S re-aggregated from the same M and D."""
     from debiaskit import pgd
 
-    return stabilised(pgd.aggregate_log_scores(profile.log_m, profile.log_d, lam), target_ess)
+    return stabilised(pgd.aggregate_log_scores(profile.log_m, profile.log_d, lam), target_ess, method)
 
 
 def metric_probability(model: nn.Module, x: torch.Tensor, y: torch.Tensor, metric: str, p_norm: float = 0.7

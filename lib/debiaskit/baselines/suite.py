@@ -87,7 +87,7 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
         result = run_method(method, model_fn, bench.train, cfg, progress=progress, **call)
         model.load_state_dict(result.model.state_dict())
 
-    model, _ = cached_model(config, model_fn, fit)
+    model, _ = cached_model(config, model_fn, fit, code=("baselines", "pgd"))  # the methods' own code
     return model.eval()
 
 

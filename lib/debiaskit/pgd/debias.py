@@ -51,9 +51,9 @@ class DebiasResult:
 
 
 def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str = "pgd", k: int = 100,
-                  lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = "tempered",
+                  lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = "rank",
                   target_ess: float = DEFAULT_TARGET_ESS, temperature: float | None = None, p_norm: float = 0.7,
-                  kappa_method: str = "banerjee", batch_size: int = 512, device=None
+                  kappa_method: str = "banerjee", batch_size: int = 512, device=None, min_ess: float = 0.0
                   ) -> tuple[torch.Tensor, PGDScores | torch.Tensor, dict]:
     """Algorithm 2, step 2: ``(p_s, scores, info)`` for every sample under the trained (biased) model.
 
@@ -73,7 +73,7 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
     if score == "pgd":
         top = topk_per_sample_grads(model, x, y, k, params, batch_size, device=device)
         scores = pgd_scores(top.grads, y, lam, kappa_method=kappa_method)
-        p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature)
+        p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature, min_ess)
         literal, _ = sampling_probability(scores.log_s, "literal")
         info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, tau=tau, kappa=scores.kappa,
                     ess_literal=effective_sample_size(literal), coordinates=top.coordinate_names())
@@ -114,7 +114,7 @@ def debias(
     q: float = 0.7,
     gce_form: str = "true",
     params: ParamSelection = "last_linear",
-    stabilise: str = "tempered",
+    stabilise: str = "rank",
     target_ess: float = DEFAULT_TARGET_ESS,
     temperature: float | None = None,
     p_norm: float = 0.7,
@@ -173,14 +173,16 @@ def debias(
         config = {"stage": "pgd-biased-gce", "model": repr(model_fn()), "train": biased_cfg.to_dict(), "q": q,
                   "gce_form": gce_form, "augment": asdict(augment) if augment else None,
                   "data": data_fingerprint(data)}
-        biased, _ = cached_model(config, model_fn, fit_biased)
+        biased, _ = cached_model(config, model_fn, fit_biased, code=("pgd/losses.py",))
     else:
         biased = model_fn()
         fit_biased(biased)
     biased.to(resolve_device(biased_cfg.device)).eval()
 
+    # Algorithm 1 fills batches with distinct samples: keep p_s spread over at least two batches' worth
     p_s, scores, info = score_samples(biased, data.x, data.y, score, k, lam, params, stabilise, target_ess,
-                                      temperature, p_norm, device=model_device(biased))
+                                      temperature, p_norm, device=model_device(biased),
+                                      min_ess=2 * debiased_cfg.batch_size if sampler == "rejection" else 0.0)
     info.update(variant=variant, sampler=sampler, objective=objective, init_from_biased=init_from_biased,
                 n_clean=len(data), minority_mass=float(p_s[~data.major].sum() / p_s.sum()))
 

@@ -30,6 +30,8 @@ from debiaskit.pgd.probability import check_weights
 Sampler = Callable[[int], Iterable[torch.Tensor]]
 
 LOW_ACCEPTANCE = 1e-4
+MIN_USEFUL_ACCEPTANCE = 1e-4
+"""Algorithm 1 with distinct samples needs a batch's worth of samples at least this likely to be accepted."""
 
 
 def _generator(seed: int, epoch: int) -> torch.Generator:
@@ -86,10 +88,15 @@ def rejection_sampler(p_s: torch.Tensor, batch_size: int, num_batches: int | Non
     if unique and batch_size > int((p > 0).sum()):
         raise ValueError(f"batch_size {batch_size} exceeds the {int((p > 0).sum())} samples with p_s > 0: "
                          "a batch of distinct indices could never be completed")
+    reachable = int((p >= MIN_USEFUL_ACCEPTANCE).sum())
+    if unique and reachable < batch_size:
+        raise ValueError(f"only {reachable} samples have p_s >= {MIN_USEFUL_ACCEPTANCE:g}, fewer than the batch size "
+                         f"{batch_size}: batches of distinct samples would need astronomically many proposals. "
+                         "Spread p_s (e.g. sampling_probability(..., min_ess=2 * batch_size)) or lower the batch size")
     rate = float(p.mean())
     if rate < LOW_ACCEPTANCE:
         warnings.warn(f"Algorithm 1's acceptance rate is {rate:.2e}: about {1 / rate:.3g} proposals per accepted "
-                      "sample (stabilise p_s, e.g. sampling_probability(method='tempered'))", stacklevel=2)
+                      "sample (stabilise p_s, e.g. sampling_probability(method='rank'))", stacklevel=2)
     block = block_size or int(min(max(4 * batch_size / rate, 4096), 2**22))
 
     def sample(epoch: int) -> Iterator[torch.Tensor]:
