@@ -144,3 +144,15 @@ def test_an_artifact_recorded_without_numbers_is_reported_not_run_with_its_statu
     art = rep["papers"][0]["artifacts"][0]
     assert art["ran"] is False and rep["claims"]["not run"] == 1
     assert "**not run** (needs a data set that is not here)" in to_markdown(rep)
+
+
+def test_editing_prose_keeps_results_fresh_and_editing_code_does_not(project, capsys):
+    assert main(["reproduce"]) == 0
+    source = project / "notebooks" / "tiny.py"
+    source.write_text(source.read_text().replace("# # tiny", "# # tiny\n# A longer introduction."))
+    capsys.readouterr()
+    assert main(["reproduce", "--dry-run"]) == 0
+    assert "0 to run" in capsys.readouterr().out
+    source.write_text(source.read_text().replace('run.record({"x": value})', 'run.record({"x": value + 0})'))
+    assert main(["reproduce", "--dry-run"]) == 0
+    assert "1 to run" in capsys.readouterr().out

@@ -43,10 +43,16 @@ class Run:
         return ", ".join(a.id for a in self.artifacts)
 
 
+def notebook_code(notebook: Path) -> list[str]:
+    """The sources of a notebook's code cells, in order: what can change its numbers (its prose cannot)."""
+    return [cell.source for cell in notebook_as_ipynb(notebook).cells if cell.cell_type == "code"]
+
+
 def run_fingerprint(notebook: Path, params: dict, profile: str) -> str:
-    """Hash of a run's notebook source, parameters, profile and the library code its paper can use (a
-    notebook in ``notebooks/<paper>/`` ignores the other papers' subpackages)."""
-    blob = json.dumps({"source": notebook.read_text(), "params": params, "profile": profile,
+    """Hash of a run's notebook code cells, parameters, profile and the library code its paper can use (a
+    notebook in ``notebooks/<paper>/`` ignores the other papers' subpackages). Editing a notebook's
+    markdown does not make its results stale."""
+    blob = json.dumps({"code": notebook_code(notebook), "params": params, "profile": profile,
                        "lib": library_fingerprint(notebook.parent.name)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

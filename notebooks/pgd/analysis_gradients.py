@@ -260,11 +260,13 @@ print(run14.claims().to_string(index=False))
 # * **Bins.** The draft does not say how its bins are cut; we use deciles of the pooled values, so each
 #   group's shares sum to 1 and 10% per bin means "no difference".
 #
-# **What the quick profile shows.** Figure 4's observations hold sharply: every minority sample falls in
-# the top magnitude decile and the lowest likelihood decile (AUROC ~100%), and along its own gradient a
-# minority sample's loss drops by several nats where a majority sample's barely moves. Figure 14's
-# statement does **not** hold here: p_S is *not* the most uniform matrix. The vMF direction score
-# spans hundreds of nats per class (kappa ~ 1e3), the magnitude score a few, so the harmonic mean S is
-# essentially D and p_S = p_D; at an equal effective sample size, the magnitude-only p_M mixes the
-# pairs best (U ~ 0.34 against ~0.15) and puts about twice as much mass on the minority. The literal
-# p_S (no stabilisation) puts all mass on single samples (U = 0).
+# **What the quick profile shows.** Figure 4's observations hold sharply. Every minority sample falls in
+# the top magnitude decile and in the lowest likelihood decile (AUROC ~100%). Along its own gradient, a
+# minority sample's loss drops by several nats, while a majority sample's barely moves.
+#
+# Figure 14's statement does **not** quite hold here. With every probability on the same rank profile
+# and effective sample size, the three matrices differ only by how their scores order the samples. p_M
+# mixes the pairs slightly best (U = 48.5, against 47.6 for p_D and p_S), with about 40% of the mass on
+# the minority in all three. The vMF direction score spans hundreds of nats per class (kappa ~ 1e3), the
+# magnitude score only a few. So the harmonic mean S orders the samples as D does, and p_S = p_D. The
+# literal p_S (no stabilisation) puts all its mass on single samples (U = 0).

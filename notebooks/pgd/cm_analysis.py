@@ -140,7 +140,7 @@ print(run13.claims().to_string(index=False))
 
 # %% [markdown]
 # ## What differs and why
-# The models come from the Table 1 notebook's quick profile (18k training images, 4 epochs, one seed), so
+# The models come from the Table 1 notebook's quick profile (18k training images, 3 epochs with the last at lr x0.001, one seed), so
 # Vanilla has learned less of the shape than after the paper's 100 epochs and is lower on the random tests
 # than the paper's 50.8%; PGD is the published variant. The paper's Figure 13 does not say which test set
 # fills the matrix; we use the ten-colour random test so that all 100 pairs are equally populated.

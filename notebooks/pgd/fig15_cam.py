@@ -116,6 +116,6 @@ print(run.claims().to_string(index=False))
 # %% [markdown]
 # ## What differs and why
 # The paper shows single examples; we add a test-set-wide number, the CAM mass inside the watermark box.
-# The models come from the Table 1 quick profile (8k training images, 4 epochs), PGD is the published
+# The models come from the Table 1 quick profile (8k training images, 3 epochs with the last at lr x0.001), PGD is the published
 # variant. Grad-CAM is computed with captum on the last convolutional block; for this architecture
 # (global average pooling, one linear layer) it equals the classic CAM up to a positive factor.

@@ -27,7 +27,7 @@
 # a 6-configuration grid of 50-100 epochs, on the order of a thousand GPU-minutes (the full profile, Colab GPU).
 # The quick profile keeps the protocol's shape at the hardest setting: Vanilla, LfF, REPAIR and PGD at 99.5% on
 # Colored MNIST (difficulty 0.0001, Table 5) and Watermarked MNIST (8, Table 6), one seed, a 2-configuration
-# grid (lr 0.02 / 0.05, 4 epochs) on Table 1's quick training sets, so one configuration of each is the Table 1
+# grid (lr 0.02 / 0.05, 3 epochs with the last at lr x0.001) on Table 1's quick training sets, so one configuration of each is the Table 1
 # notebook's cached model. Cartoon (Table 7) is not on this machine: full profile only.
 
 # %% tags=["colab"]
