@@ -156,3 +156,13 @@ def test_editing_prose_keeps_results_fresh_and_editing_code_does_not(project, ca
     source.write_text(source.read_text().replace('run.record({"x": value})', 'run.record({"x": value + 0})'))
     assert main(["reproduce", "--dry-run"]) == 0
     assert "1 to run" in capsys.readouterr().out
+
+
+def test_output_piped_into_head_ends_quietly(project, monkeypatch, capsys):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone, as `head` does after its lines
+    closed = open(write_end, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert main(["list"]) == 1  # no BrokenPipeError traceback
