@@ -12,7 +12,7 @@ from scipy import stats
 
 from debiaskit.pgd import (aggregate_log_scores, direction_log_scores, effective_sample_size, log_bessel_iv,
                            logit_scores, loss_scores, magnitude_log_scores, pgd_scores, sampling_probability,
-                           softmax_scores, temperature_for_ess, vmf_fit, vmf_log_density, vmf_log_normaliser)
+                           softmax_scores, temperature_for_ess, training_error, vmf_fit, vmf_log_density, vmf_log_normaliser)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -214,6 +214,46 @@ def test_rank_form_matches_its_definition_and_ignores_the_tails():
     assert float(top_tie.max()) == 1.0 and top_tie[0] == top_tie[1]
     with pytest.raises(ValueError, match="temperature"):
         sampling_probability(log_s, "rank", temperature=0.0)
+
+
+@pytest.mark.parametrize("method", ["rank", "tempered"])
+def test_auto_target_gives_the_misclassified_share_half_of_the_mass(method):
+    gen = torch.Generator().manual_seed(4)
+    n = 3000
+    log_s = torch.randn(n, generator=gen, dtype=torch.float64) * 5
+    for rho in (0.004, 0.01, 0.1, 0.3):
+        p, tau = sampling_probability(log_s, method, "auto", error_rate=rho)
+        # slow path: the ceil(rho N) smallest scores, found by sorting a Python list, hold half of the mass
+        top = sorted(range(n), key=lambda i: float(log_s[i]))[:math.ceil(rho * n)]
+        assert sum(float(p[i]) for i in top) / float(p.sum()) == pytest.approx(0.5, abs=1e-6)
+        assert float(p.max()) == 1.0 and torch.equal(torch.argsort(p), torch.argsort(-log_s))
+    # a biased model that is wrong on half of the set or more found nothing to balance: uniform p_s
+    for rho in (0.5, 0.8):
+        p, tau = sampling_probability(log_s, method, "auto", error_rate=rho)
+        assert tau == 0.0 and torch.equal(p, torch.ones(n, dtype=torch.float64))
+    # the ESS floor caps the concentration
+    p, _ = sampling_probability(log_s, method, "auto", error_rate=0.001, min_ess=300)
+    assert effective_sample_size(p) == pytest.approx(300, rel=1e-4)
+    with pytest.raises(ValueError, match="error_rate"):
+        sampling_probability(log_s, method)  # "auto" is the default and needs the error rate
+    with pytest.raises(ValueError, match="target_ess"):
+        sampling_probability(log_s, method, "balanced", error_rate=0.1)
+    with pytest.raises(ValueError, match="error_rate"):
+        sampling_probability(log_s, method, error_rate=1.5)
+
+
+def test_training_error_counts_misclassified_samples():
+    gen = torch.Generator().manual_seed(5)
+    model = torch.nn.Linear(4, 3).double()
+    x = torch.randn(50, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (50,), generator=gen)
+    wrong = 0
+    with torch.no_grad():
+        for xi, yi in zip(x, y):  # slow path: one sample at a time
+            wrong += int(int(model(xi[None]).argmax()) != int(yi))
+    assert training_error(model, x, y, batch_size=7) == pytest.approx(wrong / 50)
+    with pytest.raises(ValueError, match="length"):
+        training_error(model, x, y[:3])
 
 
 def test_effective_sample_size():

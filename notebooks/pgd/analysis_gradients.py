@@ -60,7 +60,7 @@ batch_size = 256
 q = 0.7  # GCE
 k = 100  # dominant gradient coordinates (Table 4)
 lam = 1.0
-target_ess = 0.02  # stabilisation of p_M, p_D, p_S (effective sample size as a share of N)
+target_ess = "auto"  # stabilisation of p_M, p_D, p_S: "auto" (half the mass on the share f_b gets wrong) or an ESS / N
 landscape_classes = [0, 1]  # Appendix A.2: the gradient property test uses classes 0 and 1
 landscape_set_size = 256  # majority samples averaged in Figure 4b
 landscape_span = 0.3
@@ -227,7 +227,7 @@ summary14.round(3)
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.9))
 for ax, (name, letter) in zip(axes, (("w/o", "a"), ("p_M", "b"), ("p_D", "c"), ("p_S", "d"))):
     label = {"w/o": "w/o", "p_M": "$p_M(i)$", "p_D": "$p_D(i)$", "p_S": "$p_S(i)$"}[name]
-    plot_matrix(ax, matrices[name], f"({letter}) {label}, {100 * matrix_ratio:g}%  U = {uniformity(matrices[name]):.2f}",
+    plot_matrix(ax, matrices[name], f"({letter}) {label}, {100 * matrix_ratio:g}%  U = {100 * uniformity(matrices[name]):.1f}",
                 vmax=1.0)
 fig.tight_layout()
 run14.save_figure(fig)

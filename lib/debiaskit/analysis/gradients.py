@@ -26,7 +26,8 @@ class GradientProfile:
     """Per-sample gradient quantities of one split under one model (float64, CPU).
 
     ``norm``: ||g_i|| on the k dominant coordinates (what M(i) uses); ``log_direction``: log p_dir(i);
-    ``log_m``/``log_d``/``log_s``: the draft's scores (Eq. 1, Section 4.2); ``major``: the majority flags.
+    ``log_m``/``log_d``/``log_s``: the draft's scores (Eq. 1, Section 4.2); ``major``: the majority flags;
+    ``error_rate``: the model's training error on the split (what ``target_ess="auto"`` balances on).
     """
 
     norm: torch.Tensor
@@ -39,6 +40,7 @@ class GradientProfile:
     bias: torch.Tensor
     kappa: dict
     grads: torch.Tensor
+    error_rate: float
 
 
 def gradient_profile(model: nn.Module, split: BiasedSplit, k: int = 100, lam: float = 1.0, params="all",
@@ -52,7 +54,8 @@ def gradient_profile(model: nn.Module, split: BiasedSplit, k: int = 100, lam: fl
     norm = torch.linalg.vector_norm(top.grads.double(), dim=1)
     return GradientProfile(norm=norm, log_direction=scores.log_density, log_m=scores.log_m, log_d=scores.log_d,
                            log_s=scores.log_s, major=split.major.cpu(), y=split.y.cpu(), bias=split.bias.cpu(),
-                           kappa=scores.kappa, grads=top.grads)
+                           kappa=scores.kappa, grads=top.grads,
+                           error_rate=pgd.training_error(model, split.x, split.y, batch_size))
 
 
 def quantile_bins(values: torch.Tensor, bins: int = 10) -> torch.Tensor:

@@ -19,7 +19,8 @@ Or piece by piece (any ``nn.Module`` whose output is its last ``nn.Linear``'s ou
 
     top = pgd.topk_per_sample_grads(model, x, y, k=100, params="all")    # two streaming passes
     s = pgd.pgd_scores(top.grads, y, lam=1.0)                            # log M, log D, log S per class
-    p_s, tau = pgd.sampling_probability(s.log_s, "rank")                 # stabilised p_s, ordered as C/S
+    rho = pgd.training_error(model, x, y)                                # the biased model's error
+    p_s, tau = pgd.sampling_probability(s.log_s, "rank", error_rate=rho)  # stabilised p_s, ordered as C/S
     sampler = pgd.rejection_sampler(p_s, batch_size=256)                 # Algorithm 1
     train(model_fn(), split, cfg, sampler=sampler)
 
@@ -38,7 +39,7 @@ from debiaskit.pgd.losses import adjusting_objective, adjusting_weights, gce_los
 from debiaskit.pgd.metrics import logit_scores, loss_scores, metric_scores, softmax_scores
 from debiaskit.pgd.params import eval_mode, last_linear, select_parameters
 from debiaskit.pgd.probability import (acceptance_from_weights, effective_sample_size, sampling_probability,
-                                       temperature_for_ess)
+                                       temperature_for_ess, temperature_for_share, training_error)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import (PGDScores, aggregate_log_scores, direction_log_scores, magnitude_log_scores,
                                   pgd_scores)
@@ -55,6 +56,6 @@ __all__ = [
     "last_linear", "log_bessel_iv", "logit_scores", "loss_scores", "magnitude_log_scores", "metric_scores",
     "multinomial_sampler", "per_sample_grads", "pgd_scores", "published_sampler", "rejection_sampler",
     "sampling_probability", "score_samples", "select_parameters", "softmax_scores", "split_by_compensated_loss",
-    "temperature_for_ess", "topk_per_sample_grads", "vmf_fit", "vmf_log_density", "vmf_log_normaliser",
+    "temperature_for_ess", "temperature_for_share", "training_error", "topk_per_sample_grads", "vmf_fit", "vmf_log_density", "vmf_log_normaliser",
     "weighted_ce_objective",
 ]

@@ -25,7 +25,7 @@ from debiaskit.pgd.losses import adjusting_objective, gce_objective
 from debiaskit.pgd.metrics import METRICS, metric_scores
 from debiaskit.pgd.params import ParamSelection, model_device
 from debiaskit.pgd.probability import (DEFAULT_TARGET_ESS, acceptance_from_weights, effective_sample_size,
-                                       sampling_probability)
+                                       sampling_probability, training_error)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import PGDScores, pgd_scores
 from debiaskit.pgd.topk import topk_per_sample_grads
@@ -52,7 +52,7 @@ class DebiasResult:
 
 def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str = "pgd", k: int = 100,
                   lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = "rank",
-                  target_ess: float = DEFAULT_TARGET_ESS, temperature: float | None = None, p_norm: float = 0.7,
+                  target_ess: float | str = DEFAULT_TARGET_ESS, temperature: float | None = None, p_norm: float = 0.7,
                   kappa_method: str = "banerjee", batch_size: int = 512, device=None, min_ess: float = 0.0
                   ) -> tuple[torch.Tensor, PGDScores | torch.Tensor, dict]:
     """Algorithm 2, step 2: ``(p_s, scores, info)`` for every sample under the trained (biased) model.
@@ -61,9 +61,10 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
     p_s stabilised by ``stabilise``. ``params`` defaults to the last linear layer (as the authors' code
     and REFERENCE.md's measurement; on a GCE-biased ConvNet-1 it separated the minority far better than
     all parameters); ``params="all"`` is the draft's literal "gradients of theta".
-    Stabilisation: see :mod:`debiaskit.pgd.probability`. Other scores (Appendix H
-    metrics, ``"gradnorm"``) give p_s = score / max score. ``info`` holds the ESS (of p_s and, for
-    "pgd", of the literal p_s), tau and the per-class kappa.
+    Stabilisation: see :mod:`debiaskit.pgd.probability`; ``target_ess="auto"`` (default) measures the
+    model's training error on (x, y) for it. Other scores (Appendix H metrics, ``"gradnorm"``) give
+    p_s = score / max score. ``info`` holds the ESS (of p_s and, for "pgd", of the literal p_s), tau,
+    the per-class kappa and the training error.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
@@ -73,9 +74,11 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
     if score == "pgd":
         top = topk_per_sample_grads(model, x, y, k, params, batch_size, device=device)
         scores = pgd_scores(top.grads, y, lam, kappa_method=kappa_method)
-        p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature, min_ess)
+        error = training_error(model, x, y, batch_size, device)
+        p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature, min_ess, error)
         literal, _ = sampling_probability(scores.log_s, "literal")
-        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, tau=tau, kappa=scores.kappa,
+        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, target_ess=target_ess, tau=tau,
+                    error_rate=error, kappa=scores.kappa,
                     ess_literal=effective_sample_size(literal), coordinates=top.coordinate_names())
         result: PGDScores | torch.Tensor = scores
     else:
@@ -115,7 +118,7 @@ def debias(
     gce_form: str = "true",
     params: ParamSelection = "last_linear",
     stabilise: str = "rank",
-    target_ess: float = DEFAULT_TARGET_ESS,
+    target_ess: float | str = DEFAULT_TARGET_ESS,
     temperature: float | None = None,
     p_norm: float = 0.7,
     sampler: str | None = None,

@@ -27,6 +27,16 @@ of the mass although -log S ranks it almost perfectly (AUROC 0.9999); p_M got 39
 every score the same mass profile along its own order (33% at ESS 5%, 63% at ESS 2%), so scores are
 compared by how well they order the samples, not by the shape of their tails.
 
+How far to concentrate is the stabilisation's one knob, and the default (``target_ess="auto"``) sets it
+from the biased model itself, after the draft's premise that f_b gets the bias-aligned samples right and
+the bias-conflicting ones wrong (Section 3): with rho the training error of f_b (capped at 1/2), tau is
+chosen so that the rho N samples ranked most atypical hold **half of the mass**, the group balance
+Section 4.2 aims at (:func:`temperature_for_share`). A biased model that misclassifies 1% of a 99%-biased
+set gives ESS ~ 3% N; one that found no bias to exploit (error near or above 1/2, e.g. on unbiased data)
+gives tau -> 0, i.e. p_s uniform and PGD reduces to plain training (Table 13's check). Measured on CM 99%
+(10k): 49.6% of the mass on the 1% minority; on unbiased CM (10%), where the same rank form at a fixed
+2% ESS cost PGD 50 points of accuracy against Vanilla (Table 13), p_s is uniform.
+
 Measured on a GCE-biased Simple ConvNet-1 (CM 99.5%, 54,000 samples, k = 100, lambda = 1, last
 linear layer): kappa 3,700-8,900 per class, literal ESS 1.0; tempered with the default target 0.02,
 tau = 7.4e-4, ESS 1,080 and 29% of the mass on the 0.49% minority.
@@ -39,11 +49,13 @@ import math
 import torch
 
 METHODS = ("rank", "tempered", "literal")
-DEFAULT_TARGET_ESS = 0.02
-"""Default ESS / N of the stabilised p_s. A p that puts half its mass evenly on a minority of share rho
-and half on the rest has ESS = 4 rho (1 - rho) N, i.e. 0.02 N for rho = 0.5% (the draft's hardest
-Colored MNIST setting); the rank form at ESS 0.02 N puts 39% of the mass on the lowest 0.5% of the
-ranks and 63% on the lowest 1%. Tune it on a validation split like any hyperparameter."""
+AUTO = "auto"
+DEFAULT_TARGET_ESS: float | str = AUTO
+"""Default stabilisation target: ``"auto"`` (half of the mass on the share of samples the biased model
+misclassifies, see the module docstring) or a fixed ESS / N in (0, 1]. A fixed 0.02 puts 39% of the
+rank form's mass on the lowest 0.5% of the ranks and 63% on the lowest 1%, whatever the data."""
+BALANCED_MASS = 0.5
+"""Share of the mass ``"auto"`` gives the samples the biased model gets wrong (group balance)."""
 
 
 def check_weights(p: torch.Tensor, what: str = "sampling probabilities") -> torch.Tensor:
@@ -93,6 +105,39 @@ def temperature_for_ess(log_p: torch.Tensor, target_ess: float, max_tau: float =
     return math.exp(lo)
 
 
+def _top_share(log_p: torch.Tensor, top: torch.Tensor, tau: float) -> float:
+    return float(torch.exp(torch.logsumexp(tau * log_p[top], 0) - torch.logsumexp(tau * log_p, 0)))
+
+
+def temperature_for_share(log_p: torch.Tensor, share: float, mass: float = BALANCED_MASS,
+                          max_tau: float = 1.0) -> float:
+    """The tau in [0, max_tau] at which the ceil(share N) samples with the largest ``log_p`` hold ``mass``
+    of the total of exp(tau * log_p) (bisection on log tau; that mass rises with tau).
+
+    tau = 0 (uniform) when those samples already hold ``mass`` uniformly (share >= mass); ``max_tau`` when
+    even it leaves them less. Ties at the boundary are broken by position (a stable sort).
+    """
+    if not 0 <= share <= 1:
+        raise ValueError(f"share is a fraction of the samples in [0, 1], got {share}")
+    if not 0 < mass < 1:
+        raise ValueError(f"mass must be in (0, 1), got {mass}")
+    a = log_p.double() - log_p.max()
+    count = min(len(a), max(1, math.ceil(share * len(a) - 1e-9)))
+    top = torch.argsort(a, descending=True, stable=True)[:count]
+    if count / len(a) >= mass:
+        return 0.0
+    if _top_share(a, top, max_tau) <= mass:
+        return max_tau
+    lo, hi = -60.0, math.log(max_tau)  # share(e^lo) ~ count / N < mass < share(e^hi)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _top_share(a, top, math.exp(mid)) <= mass:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(lo)
+
+
 def _mean_ranks(values: torch.Tensor) -> torch.Tensor:
     """Ranks 1..N of ``values`` in ascending order; equal values share the mean of their ranks."""
     ranks = torch.empty(len(values), dtype=torch.float64)
@@ -102,14 +147,18 @@ def _mean_ranks(values: torch.Tensor) -> torch.Tensor:
     return (total / torch.bincount(inverse).double())[inverse]
 
 
-def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: float = DEFAULT_TARGET_ESS,
-                         temperature: float | None = None, min_ess: float = 0.0) -> tuple[torch.Tensor, float]:
+def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: float | str = DEFAULT_TARGET_ESS,
+                         temperature: float | None = None, min_ess: float = 0.0, error_rate: float | None = None
+                         ) -> tuple[torch.Tensor, float]:
     """``(p_s, tau)``: Algorithm 1's acceptance probabilities in [0, 1] (max exactly 1) from log S.
 
     ``"literal"``: p_s = C / S with C = min S (Section 4.2), tau = 1. ``"tempered"``: (C / S)^tau, tau
-    from ``temperature`` or :func:`temperature_for_ess`. ``"rank"`` (default): exp(-tau (rank - 1) / N)
-    with the rank of S from the smallest, tau from ``temperature`` or the ESS target. All three order
-    the samples as the draft does (higher S, lower p_s); equal scores get equal p_s.
+    from ``temperature`` or the target. ``"rank"`` (default): exp(-tau (rank - 1) / N) with the rank of
+    S from the smallest, tau from ``temperature`` or the target. All three order the samples as the
+    draft does (higher S, lower p_s); equal scores get equal p_s.
+    The target: a fraction ``target_ess`` of N as the effective sample size (:func:`temperature_for_ess`),
+    or ``"auto"``: half of the mass on the min(``error_rate``, 1/2) N samples of smallest S, with
+    ``error_rate`` the biased model's training error (:func:`temperature_for_share`; module docstring).
     ``min_ess`` is a floor on the effective sample size in samples (the target is
     max(target_ess N, min_ess), capped at N): Algorithm 1 fills batches with *distinct* samples, so p_s
     must spread over more samples than a batch holds (:func:`debiaskit.pgd.debias` passes twice its
@@ -124,6 +173,15 @@ def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: 
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    auto = isinstance(target_ess, str)
+    if auto and target_ess != AUTO:
+        raise ValueError(f"target_ess must be a fraction of N in (0, 1] or {AUTO!r}, got {target_ess!r}")
+    if auto and method != "literal" and temperature is None:
+        if error_rate is None:
+            raise ValueError("target_ess='auto' needs the biased model's training error (error_rate=..., e.g. "
+                             "training_error(model, x, y)); or pass a fixed target_ess such as 0.02")
+        if not 0 <= error_rate <= 1:
+            raise ValueError(f"error_rate must be in [0, 1], got {error_rate}")
     if method == "rank":
         ranks = _mean_ranks(log_s)
         log_p = -(ranks - ranks.min()) / len(log_s)  # in (-1, 0], 0 at the smallest S
@@ -135,9 +193,23 @@ def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: 
         tau = 1.0
     elif temperature is not None:
         tau = float(temperature)
+    elif auto:
+        tau = temperature_for_share(log_p, min(error_rate, 0.5), BALANCED_MASS, max_tau)
+        if min_ess > 0:  # the floor caps tau (ESS falls as tau rises)
+            tau = min(tau, temperature_for_ess(log_p, min(1.0, min_ess / len(log_s)), max_tau))
     else:
         tau = temperature_for_ess(log_p, min(1.0, max(target_ess, min_ess / len(log_s))), max_tau)
     return torch.exp(tau * log_p), tau
+
+
+@torch.no_grad()
+def training_error(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048, device=None) -> float:
+    """Share of (x, y) that ``model`` (eval mode) misclassifies: the ``error_rate`` of ``target_ess="auto"``."""
+    from debiaskit.pgd.metrics import logits_of
+
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    return float((logits_of(model, x, batch_size, device).argmax(1) != y.cpu()).double().mean())
 
 
 def acceptance_from_weights(weights: torch.Tensor) -> torch.Tensor:
