@@ -78,21 +78,19 @@ def rejection_sampler(p_s: torch.Tensor, batch_size: int, num_batches: int | Non
     ceil(N / batch_size) (as many steps as a plain epoch).
 
     Guards: p_s with max 0 or NaN raises ``ValueError`` up front; with ``unique`` a batch larger than
-    the number of samples with p_s > 0 raises; a batch that needs more than ``max_proposals`` proposals
+    the number of samples with p_s >= ``MIN_USEFUL_ACCEPTANCE`` raises; a batch that needs more than ``max_proposals`` proposals
     raises ``RuntimeError`` instead of looping (practically) forever. A mean acceptance rate below
     1e-4 warns.
     """
     p = check_acceptance(p_s)
     n = len(p)
     steps = _num_batches(n, batch_size, num_batches)
-    if unique and batch_size > int((p > 0).sum()):
-        raise ValueError(f"batch_size {batch_size} exceeds the {int((p > 0).sum())} samples with p_s > 0: "
-                         "a batch of distinct indices could never be completed")
     reachable = int((p >= MIN_USEFUL_ACCEPTANCE).sum())
     if unique and reachable < batch_size:
-        raise ValueError(f"only {reachable} samples have p_s >= {MIN_USEFUL_ACCEPTANCE:g}, fewer than the batch size "
-                         f"{batch_size}: batches of distinct samples would need astronomically many proposals. "
-                         "Spread p_s (e.g. sampling_probability(..., min_ess=2 * batch_size)) or lower the batch size")
+        raise ValueError(f"batch_size {batch_size} exceeds the {reachable} samples with p_s >= "
+                         f"{MIN_USEFUL_ACCEPTANCE:g} ({int((p > 0).sum())} have p_s > 0): a batch of distinct samples "
+                         "could never be completed, or only after astronomically many proposals. Spread p_s "
+                         "(e.g. sampling_probability(..., min_ess=2 * batch_size)) or lower the batch size")
     rate = float(p.mean())
     if rate < LOW_ACCEPTANCE:
         warnings.warn(f"Algorithm 1's acceptance rate is {rate:.2e}: about {1 / rate:.3g} proposals per accepted "
