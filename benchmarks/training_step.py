@@ -1,0 +1,130 @@
+"""Where a training epoch's time goes: one SGD step of Simple ConvNet-1 (batch 256, 3 x 28 x 28) in
+the variants one would try to make it faster, timed in one run and reported as ratios to plain eager
+PyTorch, with peak memory. It backs the training-epoch benchmark's conclusion (benchmarks/README.md):
+the epoch is bounded by the network's forward and backward, not by the data pipeline.
+
+Variants: ``eager`` (as debiaskit trains), ``channels_last`` (NHWC memory format), ``mask_dropout``
+(dropout as ``x * (rand_like(x) >= p) / (1 - p)`` instead of ``F.dropout``'s ``bernoulli_``), both
+together, and ``compile`` (``torch.compile`` with the default inductor backend; its compile time is
+reported apart). Each variant runs in a fresh process (so peak RSS is its own); the timed steps are
+interleaved with an eager reference in the same process, and the ratio is to that reference, so a
+load change on a shared machine hits both sides. Usage::
+
+    python benchmarks/training_step.py [--threads 2] [--steps 30] [--variants eager,channels_last,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import platform
+import resource
+import time
+
+VARIANTS = ("eager", "channels_last", "mask_dropout", "channels_last+mask_dropout", "compile")
+
+
+def _mask_dropout_model(model):
+    import torch
+    from torch import nn
+
+    class MaskDropout(nn.Module):
+        def __init__(self, p: float) -> None:
+            super().__init__()
+            self.p = p
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.training or self.p == 0:
+                return x
+            return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
+
+    for i, layer in enumerate(model.body):
+        if isinstance(layer, nn.Dropout):
+            model.body[i] = MaskDropout(layer.p)
+    return model
+
+
+def _stepper(variant: str, x, y):
+    """A ``step()`` closure for ``variant`` and the seconds spent preparing it (compilation)."""
+    import torch
+    import torch.nn.functional as F
+
+    from debiaskit.models import simple_convnet1
+
+    torch.manual_seed(0)
+    model = simple_convnet1(3, 10)
+    if "mask_dropout" in variant:
+        model = _mask_dropout_model(model)
+    if "channels_last" in variant:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    forward = torch.compile(model) if variant == "compile" else model
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.8)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(forward(x), y).backward()
+        opt.step()
+
+    start = time.perf_counter()
+    for _ in range(3):  # warm-up (and compilation for "compile")
+        step()
+    return step, time.perf_counter() - start
+
+
+def _run(variant: str, threads: int, steps: int, batch: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 3, 28, 28, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    step, warmup = _stepper(variant, x, y)
+    reference, _ = _stepper("eager", x, y)
+    timed, ref = 0.0, 0.0
+    for _ in range(steps):  # interleaved: variant step, reference step
+        start = time.perf_counter()
+        step()
+        timed += time.perf_counter() - start
+        start = time.perf_counter()
+        reference()
+        ref += time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"variant": variant, "ms": 1000 * timed / steps, "ref_ms": 1000 * ref / steps,
+            "warmup_s": warmup, "peak_mib": peak_mib}
+
+
+def _child(queue, *args) -> None:
+    queue.put(_run(*args))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    import torch
+
+    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
+          f"batch {args.batch}, {args.steps} timed steps per variant")
+    ctx = mp.get_context("spawn")
+    print("| variant | ms / step | eager ms / step (same process) | x eager (time ratio) | warm-up (s) | peak RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for variant in variants:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(queue, variant, args.threads, args.steps, args.batch))
+        proc.start()
+        row = queue.get()
+        proc.join()
+        print(f"| {row['variant']} | {row['ms']:.1f} | {row['ref_ms']:.1f} | {row['ms'] / row['ref_ms']:.2f} | "
+              f"{row['warmup_s']:.1f} | {row['peak_mib']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
