@@ -36,10 +36,10 @@ from debiaskit.pgd.debias import DebiasResult, debias, score_samples
 from debiaskit.pgd.denoise import DenoiseSplit, compensated_loss, denoise, denoise_split, split_by_compensated_loss
 from debiaskit.pgd.grads import iter_per_sample_grads, per_sample_grads
 from debiaskit.pgd.losses import adjusting_objective, adjusting_weights, gce_loss, gce_objective, weighted_ce_objective
-from debiaskit.pgd.metrics import logit_scores, loss_scores, metric_scores, softmax_scores
+from debiaskit.pgd.metrics import logit_scores, loss_scores, metric_scores, softmax_scores, training_error
 from debiaskit.pgd.params import eval_mode, last_linear, select_parameters
 from debiaskit.pgd.probability import (acceptance_from_weights, effective_sample_size, sampling_probability,
-                                       temperature_for_ess, temperature_for_share, training_error)
+                                       temperature_for_ess, temperature_for_share)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import (PGDScores, aggregate_log_scores, direction_log_scores, magnitude_log_scores,
                                   pgd_scores)

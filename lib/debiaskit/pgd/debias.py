@@ -22,10 +22,10 @@ from debiaskit.config import resolve_device
 from debiaskit.data.biased import BiasedSplit
 from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
 from debiaskit.pgd.losses import adjusting_objective, gce_objective
-from debiaskit.pgd.metrics import METRICS, metric_scores
+from debiaskit.pgd.metrics import METRICS, metric_scores, training_error
 from debiaskit.pgd.params import ParamSelection, model_device
 from debiaskit.pgd.probability import (DEFAULT_TARGET_ESS, acceptance_from_weights, effective_sample_size,
-                                       sampling_probability, training_error)
+                                       sampling_probability)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import PGDScores, pgd_scores
 from debiaskit.pgd.topk import topk_per_sample_grads

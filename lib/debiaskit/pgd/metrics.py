@@ -34,6 +34,15 @@ def logits_of(model: nn.Module, x: torch.Tensor, batch_size: int = 2048, device=
         return torch.cat([model(chunk.to(dev)).double().cpu() for chunk in x.split(batch_size)])
 
 
+@torch.no_grad()
+def training_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048, device=None) -> float:
+    """Share of (x, y) that ``model`` (eval mode) misclassifies: the biased model's error rate that
+    ``sampling_probability(..., target_ess="auto")`` balances on (:mod:`debiaskit.pgd.probability`)."""
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    return float((logits_of(model, x, batch_size, device).argmax(1) != y.cpu()).double().mean())
+
+
 def _normalise(score: torch.Tensor) -> torch.Tensor:
     total = score.sum()
     if not total > 0:  # every sample fitted perfectly: no sample is unfamiliar, so sample uniformly

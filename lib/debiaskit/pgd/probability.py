@@ -47,6 +47,7 @@ tau = 7.4e-4, ESS 1,080 and 29% of the mass on the 0.49% minority.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -85,6 +86,19 @@ def effective_sample_size(p: torch.Tensor) -> float:
     return float(p.sum() ** 2 / (p * p).sum())
 
 
+def _largest_tau(holds: Callable[[float], bool], max_tau: float) -> float:
+    """Bisection on log tau over [e^-60, max_tau] for the boundary of a condition that holds at small tau
+    and fails at ``max_tau`` (the caller checks the end); returns the largest tau found where it holds."""
+    lo, hi = -60.0, math.log(max_tau)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if holds(math.exp(mid)):
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(lo)
+
+
 def _log_ess(a: torch.Tensor, tau: float) -> float:
     return float(2 * torch.logsumexp(tau * a, 0) - torch.logsumexp(2 * tau * a, 0))
 
@@ -97,14 +111,7 @@ def temperature_for_ess(log_p: torch.Tensor, target_ess: float, max_tau: float =
     goal = math.log(target_ess * len(a))
     if _log_ess(a, max_tau) >= goal - 1e-12:
         return max_tau
-    lo, hi = -60.0, math.log(max_tau)  # log tau: ESS(e^lo) ~ N >= goal > ESS(e^hi)
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if _log_ess(a, math.exp(mid)) >= goal:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp(lo)
+    return _largest_tau(lambda tau: _log_ess(a, tau) >= goal, max_tau)  # ESS(e^-60) ~ N >= goal
 
 
 def _top_share(log_p: torch.Tensor, top: torch.Tensor, tau: float) -> float:
@@ -130,14 +137,7 @@ def temperature_for_share(log_p: torch.Tensor, share: float, mass: float = BALAN
         return 0.0
     if _top_share(a, top, max_tau) <= mass:
         return max_tau
-    lo, hi = -60.0, math.log(max_tau)  # share(e^lo) ~ count / N < mass < share(e^hi)
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if _top_share(a, top, math.exp(mid)) <= mass:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp(lo)
+    return _largest_tau(lambda tau: _top_share(a, top, tau) <= mass, max_tau)  # share(e^-60) ~ count / N
 
 
 def _mean_ranks(values: torch.Tensor) -> torch.Tensor:
@@ -160,7 +160,8 @@ def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: 
     draft does (higher S, lower p_s); equal scores get equal p_s.
     The target: a fraction ``target_ess`` of N as the effective sample size (:func:`temperature_for_ess`),
     or ``"auto"``: half of the mass on the min(``error_rate``, 1/2) N samples of smallest S, with
-    ``error_rate`` the biased model's training error (:func:`temperature_for_share`; module docstring).
+    ``error_rate`` the biased model's training error (:func:`debiaskit.pgd.metrics.training_error`;
+    :func:`temperature_for_share`; module docstring).
     ``min_ess`` is a floor on the effective sample size in samples (the target is
     max(target_ess N, min_ess), capped at N): Algorithm 1 fills batches with *distinct* samples, so p_s
     must spread over more samples than a batch holds (:func:`debiaskit.pgd.debias` passes twice its
@@ -202,16 +203,6 @@ def sampling_probability(log_s: torch.Tensor, method: str = "rank", target_ess: 
     else:
         tau = temperature_for_ess(log_p, min(1.0, max(target_ess, min_ess / len(log_s))), max_tau)
     return torch.exp(tau * log_p), tau
-
-
-@torch.no_grad()
-def training_error(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048, device=None) -> float:
-    """Share of (x, y) that ``model`` (eval mode) misclassifies: the ``error_rate`` of ``target_ess="auto"``."""
-    from debiaskit.pgd.metrics import logits_of
-
-    if len(x) != len(y):
-        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
-    return float((logits_of(model, x, batch_size, device).argmax(1) != y.cpu()).double().mean())
 
 
 def acceptance_from_weights(weights: torch.Tensor) -> torch.Tensor:

@@ -78,9 +78,9 @@ def rejection_sampler(p_s: torch.Tensor, batch_size: int, num_batches: int | Non
     ceil(N / batch_size) (as many steps as a plain epoch).
 
     Guards: p_s with max 0 or NaN raises ``ValueError`` up front; with ``unique`` a batch larger than
-    the number of samples with p_s >= ``MIN_USEFUL_ACCEPTANCE`` raises; a batch that needs more than ``max_proposals`` proposals
-    raises ``RuntimeError`` instead of looping (practically) forever. A mean acceptance rate below
-    1e-4 warns.
+    the number of samples with p_s >= ``MIN_USEFUL_ACCEPTANCE`` raises; a batch that needs more than
+    ``max_proposals`` proposals raises ``RuntimeError`` instead of looping (practically) forever. A mean
+    acceptance rate below 1e-4 warns.
     """
     p = check_acceptance(p_s)
     n = len(p)
