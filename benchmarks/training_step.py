@@ -1,16 +1,17 @@
-"""Where a training epoch's time goes: one SGD step of Simple ConvNet-1 (batch 256, 3 x 28 x 28) in
-the variants one would try to make it faster, timed in one run and reported as ratios to plain eager
-PyTorch, with peak memory. It backs the training-epoch benchmark's conclusion (benchmarks/README.md):
-the epoch is bounded by the network's forward and backward, not by the data pipeline.
+"""Where a training epoch's time goes: one SGD step of Simple ConvNet-1 (batch 256, 3 x 28 x 28 as
+Colored MNIST; ``--channels 1 --size 56 --batch 64`` for Watermarked MNIST) in the variants one would
+try to make it faster, timed in one run and reported as ratios to plain eager PyTorch with
+``nn.Dropout``, with peak memory.
 
-Variants: ``eager`` (as debiaskit trains), ``channels_last`` (NHWC memory format), ``mask_dropout``
-(dropout as ``x * (rand_like(x) >= p) / (1 - p)`` instead of ``F.dropout``'s ``bernoulli_``), both
-together, and ``compile`` (``torch.compile`` with the default inductor backend; its compile time is
-reported apart). Each variant runs in a fresh process (so peak RSS is its own); the timed steps are
-interleaved with an eager reference in the same process, and the ratio is to that reference, so a
-load change on a shared machine hits both sides. Usage::
+Variants: ``torch_dropout`` (the reference: eager, ``nn.Dropout``), ``debiaskit`` (as debiaskit trains:
+:class:`debiaskit.models.Dropout`, a keep mask from four 15-bit lanes per 64-bit ``random_`` draw),
+``mask_dropout`` (``x * (rand_like(x) >= p) / (1 - p)``), ``channels_last`` (debiaskit's model in NHWC
+memory format) and ``compile`` (debiaskit's model under ``torch.compile`` with the default inductor
+backend; its compile time is reported apart). Each variant runs in a fresh process (so peak RSS is its
+own); the timed steps are interleaved with a reference step in the same process, and the ratio is to
+that reference, so a load change on a shared machine hits both sides. Usage::
 
-    python benchmarks/training_step.py [--threads 2] [--steps 30] [--variants eager,channels_last,...]
+    python benchmarks/training_step.py [--threads 2] [--steps 30] [--variants debiaskit,compile,...]
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ import platform
 import resource
 import time
 
-VARIANTS = ("eager", "channels_last", "mask_dropout", "channels_last+mask_dropout", "compile")
+VARIANTS = ("torch_dropout", "debiaskit", "mask_dropout", "channels_last", "compile")
 
 
-def _mask_dropout_model(model):
+def _swap_dropout(model, kind: str):
+    """``model`` with its dropout layers replaced by ``nn.Dropout`` (``"torch"``) or a rand_like mask."""
     import torch
     from torch import nn
+
+    from debiaskit.models import Dropout
 
     class MaskDropout(nn.Module):
         def __init__(self, p: float) -> None:
@@ -39,8 +43,8 @@ def _mask_dropout_model(model):
             return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
 
     for i, layer in enumerate(model.body):
-        if isinstance(layer, nn.Dropout):
-            model.body[i] = MaskDropout(layer.p)
+        if isinstance(layer, Dropout):
+            model.body[i] = nn.Dropout(layer.p) if kind == "torch" else MaskDropout(layer.p)
     return model
 
 
@@ -52,10 +56,10 @@ def _stepper(variant: str, x, y):
     from debiaskit.models import simple_convnet1
 
     torch.manual_seed(0)
-    model = simple_convnet1(3, 10)
-    if "mask_dropout" in variant:
-        model = _mask_dropout_model(model)
-    if "channels_last" in variant:
+    model = simple_convnet1(x.shape[1], 10)
+    if variant in ("torch_dropout", "mask_dropout"):
+        model = _swap_dropout(model, "torch" if variant == "torch_dropout" else "mask")
+    if variant == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     forward = torch.compile(model) if variant == "compile" else model
@@ -72,15 +76,15 @@ def _stepper(variant: str, x, y):
     return step, time.perf_counter() - start
 
 
-def _run(variant: str, threads: int, steps: int, batch: int) -> dict:
+def _run(variant: str, threads: int, steps: int, batch: int, channels: int, size: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(batch, 3, 28, 28, generator=gen)
+    x = torch.rand(batch, channels, size, size, generator=gen)
     y = torch.randint(0, 10, (batch,), generator=gen)
     step, warmup = _stepper(variant, x, y)
-    reference, _ = _stepper("eager", x, y)
+    reference, _ = _stepper("torch_dropout", x, y)
     timed, ref = 0.0, 0.0
     for _ in range(steps):  # interleaved: variant step, reference step
         start = time.perf_counter()
@@ -103,6 +107,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--channels", type=int, default=3, help="input channels (3: CM, 1: WM)")
+    parser.add_argument("--size", type=int, default=28, help="input height and width (28: CM, 56: WM)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -112,13 +118,14 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
-          f"batch {args.batch}, {args.steps} timed steps per variant")
+          f"batch {args.batch} x {args.channels} x {args.size} x {args.size}, {args.steps} timed steps per variant")
     ctx = mp.get_context("spawn")
-    print("| variant | ms / step | eager ms / step (same process) | x eager (time ratio) | warm-up (s) | peak RSS (MiB) |")
+    print("| variant | ms / step | torch_dropout ms / step (same process) | time ratio | warm-up (s) | peak RSS (MiB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for variant in variants:
         queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(queue, variant, args.threads, args.steps, args.batch))
+        proc = ctx.Process(target=_child, args=(queue, variant, args.threads, args.steps, args.batch,
+                                                        args.channels, args.size))
         proc.start()
         row = queue.get()
         proc.join()

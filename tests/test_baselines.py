@@ -184,7 +184,7 @@ TOY_OPTIONS = {
     "learned_mixin": {},
     "aflite": {"target_fraction": 0.5, "num_partitions": 2, "slice_size": 8, "threshold": 0.0, "feature_fraction": 0.25},
     "repair": {"weight_cfg": {"epochs": 1}},
-    "pgd": {"score": "pgd", "k": 20, "lam": 1.0, "target_ess": 0.5},
+    "pgd": {"score": "pgd", "k": 20, "lam": 1.0},
 }
 
 

@@ -242,6 +242,36 @@ def test_auto_target_gives_the_misclassified_share_half_of_the_mass(method):
         sampling_probability(log_s, method, error_rate=1.5)
 
 
+def test_balanced_default_gives_the_misclassified_share_half_of_the_mass_in_two_flat_groups():
+    gen = torch.Generator().manual_seed(6)
+    n = 3000
+    log_s = torch.randn(n, generator=gen, dtype=torch.float64) * 5
+    for rho in (0.004, 0.01, 0.1, 0.3):
+        p, w = sampling_probability(log_s, error_rate=rho)  # the default: "balanced", "auto"
+        # slow path: sort a Python list; the ceil(rho N) smallest scores get 1, the others one equal weight
+        order = sorted(range(n), key=lambda i: float(log_s[i]))
+        top, rest = order[:math.ceil(rho * n)], order[math.ceil(rho * n):]
+        assert all(float(p[i]) == 1.0 for i in top) and all(float(p[i]) == pytest.approx(w) for i in rest)
+        assert sum(float(p[i]) for i in top) / float(p.sum()) == pytest.approx(0.5, abs=1e-9)
+        assert w == pytest.approx(len(top) / len(rest))
+    # uniform when f_b is wrong on half of the set or more
+    for rho in (0.5, 0.9):
+        p, w = sampling_probability(log_s, error_rate=rho)
+        assert w == 1.0 and torch.equal(p, torch.ones(n, dtype=torch.float64))
+    # equal scores get equal p_s: a tie at the group's boundary joins the group
+    p, _ = sampling_probability(torch.tensor([0.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]), error_rate=0.2)
+    assert p[1] == p[2] == 1.0 and p[0] == 1.0 and p[3] < 1.0
+    # the ESS floor flattens the second group's weight until the floor is met
+    p, w = sampling_probability(log_s, error_rate=0.001, min_ess=300)
+    assert effective_sample_size(p) == pytest.approx(300, rel=1e-6) and float(p.max()) == 1.0
+    with pytest.raises(ValueError, match="balanced"):
+        sampling_probability(log_s, "balanced", 0.05, error_rate=0.1)
+    with pytest.raises(ValueError, match="balanced"):
+        sampling_probability(log_s, "balanced", temperature=2.0, error_rate=0.1)
+    with pytest.raises(ValueError, match="error_rate"):
+        sampling_probability(log_s)
+
+
 def test_training_error_counts_misclassified_samples():
     gen = torch.Generator().manual_seed(5)
     model = torch.nn.Linear(4, 3).double()

@@ -3,10 +3,10 @@
 * p_M, p_D, p_S (Figure 14): proportional to 1/M(i), 1/D(i) and 1/S(i). Taken literally these put
   all mass on a handful of samples (REFERENCE.md, "Measured pitfall"), so every one of them is
   stabilised the same way as the method itself (:func:`debiaskit.pgd.sampling_probability`, default
-  ``"rank"``: exp(-tau (rank - 1) / N) with tau chosen so that the share of samples the biased model
-  misclassifies holds half of the mass, ``target_ess="auto"``, or for a fixed effective sample size of
-  ``target_ess`` N), which keeps each one's order of the samples and gives all three the same mass
-  profile along it.
+  ``"balanced"``: the samples a score ranks first, as many as the biased model misclassifies, share
+  half of the mass uniformly and the rest the other half), which keeps each one's order of the samples
+  and gives all three the same mass profile along it (``method="rank"`` with a fixed ``target_ess``
+  tempers the ranks instead).
 * S(i) for another lambda (Table 11) re-aggregates the same M and D (no new gradients).
 * The Appendix H metrics (softmax response, logit, loss) and the published gradient norm come from
   :func:`debiaskit.pgd.metric_scores`; they are used proportionally, as the draft defines them.
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from debiaskit.analysis.gradients import GradientProfile
-from debiaskit.pgd.probability import DEFAULT_TARGET_ESS  # one default for the method and its analyses
+from debiaskit.pgd.probability import DEFAULT_METHOD, DEFAULT_TARGET_ESS  # one default for the method and its analyses
 
 
 MIN_ESS = 128
@@ -26,7 +26,7 @@ MIN_ESS = 128
 Algorithm 1 can fill batches of distinct samples on small (ci-profile) training sets."""
 
 
-def stabilised(log_score: torch.Tensor, target_ess: float | str = DEFAULT_TARGET_ESS, method: str = "rank",
+def stabilised(log_score: torch.Tensor, target_ess: float | str = DEFAULT_TARGET_ESS, method: str = DEFAULT_METHOD,
                min_ess: float = MIN_ESS, error_rate: float | None = None) -> torch.Tensor:
     """p decreasing in the score, max 1, stabilised by ``method`` (:func:`debiaskit.pgd.sampling_probability`)
     to ``target_ess`` (``"auto"`` needs the biased model's ``error_rate``), with an effective sample size
@@ -45,7 +45,7 @@ def score_probabilities(profile: GradientProfile, target_ess: float | str = DEFA
 
 
 def lambda_probability(profile: GradientProfile, lam: float, target_ess: float | str = DEFAULT_TARGET_ESS,
-                       method: str = "rank") -> torch.Tensor:
+                       method: str = DEFAULT_METHOD) -> torch.Tensor:
     """p_s for another balancing weight lambda (Table 11): S re-aggregated from the same M and D."""
     from debiaskit import pgd
 

@@ -20,7 +20,7 @@ Or piece by piece (any ``nn.Module`` whose output is its last ``nn.Linear``'s ou
     top = pgd.topk_per_sample_grads(model, x, y, k=100, params="all")    # two streaming passes
     s = pgd.pgd_scores(top.grads, y, lam=1.0)                            # log M, log D, log S per class
     rho = pgd.training_error(model, x, y)                                # the biased model's error
-    p_s, tau = pgd.sampling_probability(s.log_s, "rank", error_rate=rho)  # stabilised p_s, ordered as C/S
+    p_s, _ = pgd.sampling_probability(s.log_s, error_rate=rho)           # two groups, half the mass each
     sampler = pgd.rejection_sampler(p_s, batch_size=256)                 # Algorithm 1
     train(model_fn(), split, cfg, sampler=sampler)
 

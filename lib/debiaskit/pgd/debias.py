@@ -24,8 +24,8 @@ from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
 from debiaskit.pgd.losses import adjusting_objective, gce_objective
 from debiaskit.pgd.metrics import METRICS, metric_scores, training_error
 from debiaskit.pgd.params import ParamSelection, model_device
-from debiaskit.pgd.probability import (DEFAULT_TARGET_ESS, acceptance_from_weights, effective_sample_size,
-                                       sampling_probability)
+from debiaskit.pgd.probability import (DEFAULT_METHOD, DEFAULT_TARGET_ESS, acceptance_from_weights,
+                                       effective_sample_size, sampling_probability)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import PGDScores, pgd_scores
 from debiaskit.pgd.topk import topk_per_sample_grads
@@ -51,7 +51,7 @@ class DebiasResult:
 
 
 def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str = "pgd", k: int = 100,
-                  lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = "rank",
+                  lam: float = 1.0, params: ParamSelection = "last_linear", stabilise: str = DEFAULT_METHOD,
                   target_ess: float | str = DEFAULT_TARGET_ESS, temperature: float | None = None, p_norm: float = 0.7,
                   kappa_method: str = "banerjee", batch_size: int = 512, device=None, min_ess: float = 0.0
                   ) -> tuple[torch.Tensor, PGDScores | torch.Tensor, dict]:
@@ -77,7 +77,8 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
         error = training_error(model, x, y, batch_size, device)
         p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature, min_ess, error)
         literal, _ = sampling_probability(scores.log_s, "literal")
-        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, target_ess=target_ess, tau=tau,
+        info.update({"rest_p" if stabilise == "balanced" else "tau": tau})
+        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, target_ess=target_ess,
                     error_rate=error, kappa=scores.kappa,
                     ess_literal=effective_sample_size(literal), coordinates=top.coordinate_names())
         result: PGDScores | torch.Tensor = scores
@@ -117,7 +118,7 @@ def debias(
     q: float = 0.7,
     gce_form: str = "true",
     params: ParamSelection = "last_linear",
-    stabilise: str = "rank",
+    stabilise: str = DEFAULT_METHOD,
     target_ess: float | str = DEFAULT_TARGET_ESS,
     temperature: float | None = None,
     p_norm: float = 0.7,
