@@ -77,9 +77,8 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
         error = training_error(model, x, y, batch_size, device)
         p_s, tau = sampling_probability(scores.log_s, stabilise, target_ess, temperature, min_ess, error)
         literal, _ = sampling_probability(scores.log_s, "literal")
-        info.update({"rest_p" if stabilise == "balanced" else "tau": tau})
-        info.update(k=int(top.index.numel()), lam=lam, stabilise=stabilise, target_ess=target_ess,
-                    error_rate=error, kappa=scores.kappa,
+        info.update({"rest_p" if stabilise == "balanced" else "tau": tau}, k=int(top.index.numel()), lam=lam,
+                    stabilise=stabilise, target_ess=target_ess, error_rate=error, kappa=scores.kappa,
                     ess_literal=effective_sample_size(literal), coordinates=top.coordinate_names())
         result: PGDScores | torch.Tensor = scores
     else:

@@ -139,8 +139,8 @@ def temperature_for_share(log_p: torch.Tensor, share: float, mass: float = BALAN
 
 def balanced_probability(log_s: torch.Tensor, share: float, mass: float = BALANCED_MASS, min_ess: float = 0.0
                          ) -> tuple[torch.Tensor, float]:
-    """``(p, w)``: two-group acceptance probabilities (module docstring, ``"balanced"``; Section 4.2's
-    group balance). The ceil(``share`` N) samples of smallest ``log_s`` (and any sample tied with the
+    """``(p, w)``: two-group acceptance probabilities (module docstring, ``"balanced"``: the balance
+    behind Figure 14's "most uniformized" p_S). The ceil(``share`` N) samples of smallest ``log_s`` (and any sample tied with the
     last of them) get p = 1 and hold ``mass`` of the total; the others get p = w and hold the rest.
     Uniform (w = 1) when the group already holds ``mass`` uniformly (its share >= ``mass``). ``min_ess``
     (samples) raises w until the effective sample size reaches it (capped at N)."""
@@ -151,7 +151,7 @@ def balanced_probability(log_s: torch.Tensor, share: float, mass: float = BALANC
     log_s = torch.as_tensor(log_s).double().cpu()
     n = len(log_s)
     count = min(n, max(1, math.ceil(share * n - 1e-9)))
-    group = log_s <= torch.sort(log_s).values[count - 1]  # ties with the boundary join the group
+    group = log_s <= torch.kthvalue(log_s, count).values  # ties with the boundary join the group
     c = int(group.sum())
     if c / n >= mass:
         return torch.ones(n, dtype=torch.float64), 1.0
@@ -184,7 +184,7 @@ def sampling_probability(log_s: torch.Tensor, method: str = DEFAULT_METHOD,
                          min_ess: float = 0.0, error_rate: float | None = None) -> tuple[torch.Tensor, float]:
     """``(p_s, tau)``: Algorithm 1's acceptance probabilities in [0, 1] (max exactly 1) from log S.
 
-    ``"balanced"`` (default): two groups, the min(``error_rate``, 1) N samples of smallest S holding half
+    ``"balanced"`` (default): two groups, the ceil(``error_rate`` N) samples of smallest S holding half
     of the mass (:func:`balanced_probability`); its second value is the other group's p_s, w, instead
     of a tau, and it takes no fixed ``target_ess`` and no ``temperature``. ``"literal"``: p_s = C / S
     with C = min S (Section 4.2), tau = 1. ``"tempered"``: (C / S)^tau, tau from ``temperature`` or the
