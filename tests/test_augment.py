@@ -17,6 +17,19 @@ def test_hsv_matches_colorsys():
     assert torch.allclose(hsv_to_rgb(hsv), rgb, atol=1e-9)
 
 
+def test_hsv_to_rgb_matches_colorsys_in_every_sector():
+    gen = torch.Generator().manual_seed(1)
+    hue = torch.cat([torch.arange(6, dtype=torch.float64) / 6, torch.rand(42, generator=gen, dtype=torch.float64),
+                     torch.tensor([1 - 1e-12, 0.5 - 1e-12], dtype=torch.float64)])
+    hsv = torch.stack([hue, torch.rand(50, generator=gen, dtype=torch.float64),
+                       torch.rand(50, generator=gen, dtype=torch.float64)]).view(1, 3, 5, 10)
+    rgb = hsv_to_rgb(hsv)
+    for i in range(5):
+        for j in range(10):
+            expected = colorsys.hsv_to_rgb(*hsv[0, :, i, j].tolist())
+            assert torch.allclose(rgb[0, :, i, j], torch.tensor(expected, dtype=torch.float64), atol=1e-12)
+
+
 def test_zero_strength_is_identity():
     x = torch.rand(4, 3, 28, 28)
     cfg = AugmentConfig(scale=(1.0, 1.0), ratio=(1.0, 1.0), degrees=0.0, hue=0.0, saturation=0.0)

@@ -47,30 +47,43 @@ def random_affine_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, gen: t
     return F.affine_grid(theta, [n, 1, *size], align_corners=False)
 
 
+def _hsv_planes(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Hue in [0, 1), saturation and value of [N, 3, H, W] RGB, each [N, H, W] (colorsys' formulas)."""
+    r, g, b = rgb.unbind(1)
+    maxc = torch.maximum(torch.maximum(r, g), b)
+    minc = torch.minimum(torch.minimum(r, g), b)
+    delta = maxc - minc
+    safe = torch.where(delta > 0, delta, 1.0)
+    h = torch.where(maxc == r, (g - b) / safe, torch.where(maxc == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
+    h = torch.where(delta > 0, (h / 6.0) % 1.0, 0.0)
+    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, 1.0), 0.0)
+    return h, s, maxc
+
+
+# colorsys' sector table: in hue sector k, R is the (k)th, G the (k + 4)th and B the (k + 2)th (mod 6) of
+# the planes (v, q, p, p, t, v)
+_CHANNEL_OFFSETS = (0.0, 4.0, 2.0)
+
+
+def _rgb_from_planes(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """[N, 3, H, W] RGB from hue, saturation and value planes [N, H, W] (colorsys' hsv_to_rgb)."""
+    i = torch.floor(h * 6.0)
+    f = h * 6.0 - i
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    planes = torch.stack([v, q, p, p, t, v], 1)
+    offsets = torch.tensor(_CHANNEL_OFFSETS, dtype=i.dtype, device=i.device).view(1, 3, 1, 1)
+    sector = ((i.unsqueeze(1) + offsets) % 6).long()
+    return planes.gather(1, sector)
+
+
 def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
     """[N, 3, H, W] RGB in [0, 1] to HSV with hue in [0, 1)."""
-    r, g, b = rgb.unbind(1)
-    maxc, _ = rgb.max(1)
-    minc, _ = rgb.min(1)
-    delta = maxc - minc
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    h = torch.where(maxc == r, (g - b) / safe, torch.where(maxc == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
-    h = torch.where(delta > 0, (h / 6.0) % 1.0, torch.zeros_like(h))
-    s = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
-    return torch.stack([h, s, maxc], 1)
+    return torch.stack(_hsv_planes(rgb), 1)
 
 
 def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`rgb_to_hsv`."""
-    h, s, v = hsv.unbind(1)
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    i = i.long() % 6
-    r = torch.stack([v, q, p, p, t, v], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    g = torch.stack([t, v, v, q, p, p], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    b = torch.stack([p, p, t, v, v, q], 1).gather(1, i.unsqueeze(1)).squeeze(1)
-    return torch.stack([r, g, b], 1)
+    return _rgb_from_planes(*hsv.unbind(1))
 
 
 def jitter_hue_saturation(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator | None) -> torch.Tensor:
@@ -78,12 +91,12 @@ def jitter_hue_saturation(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Genera
     if x.shape[1] != 3 or (cfg.hue == 0 and cfg.saturation == 0):
         return x
     n = len(x)
-    hsv = rgb_to_hsv(x)
+    h, s, v = _hsv_planes(x)
     hue_shift = _uniform(n, -cfg.hue, cfg.hue, gen, x.device)
     sat_factor = _uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, gen, x.device)
-    h = (hsv[:, 0] + hue_shift[:, None, None]) % 1.0
-    s = (hsv[:, 1] * sat_factor[:, None, None]).clamp(0, 1)
-    return hsv_to_rgb(torch.stack([h, s, hsv[:, 2]], 1))
+    h = (h + hue_shift[:, None, None]) % 1.0
+    s = (s * sat_factor[:, None, None]).clamp(0, 1)
+    return _rgb_from_planes(h, s, v)
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig = AugmentConfig(), gen: torch.Generator | None = None) -> torch.Tensor:

@@ -17,7 +17,8 @@ class Dropout(nn.Module):
     Same semantics as ``nn.Dropout`` (train mode: zero each element with probability p, scale the rest by
     1 / (1 - p); eval mode: identity), but on a CPU ``nn.Dropout``'s ``bernoulli_`` costs ~11 ns per
     element, a quarter of a Simple ConvNet-1 training step; one ``random_`` per four elements costs ~2
-    (benchmarks/training_step.py). p is rounded to a multiple of 2^-15 (0.1 -> 0.100006).
+    (benchmarks/training_step.py). The mask is applied as one float tensor holding the scale, so forward
+    and backward are one multiplication each. p is rounded to a multiple of 2^-15 (0.1 -> 0.100006).
     """
 
     def __init__(self, p: float = 0.1) -> None:
@@ -34,7 +35,9 @@ class Dropout(nn.Module):
         # torch's int64 random_() is uniform on [0, 2^63): each 16-bit lane has 15 uniform low bits
         bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_()
         keep = (bits.view(torch.int16)[:n] & 0x7FFF).view(x.shape) >= self.threshold
-        return x * keep * (1.0 / (1.0 - self.p))
+        # one float mask holding the scale: x * mask is x * keep * scale exactly, in one pass (and backward)
+        scale = torch.full((), 1.0 / (1.0 - self.p), dtype=x.dtype, device=x.device)
+        return x * torch.where(keep, scale, 0.0)
 
     def extra_repr(self) -> str:
         return f"p={self.p:g}"
