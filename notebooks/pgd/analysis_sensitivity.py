@@ -52,6 +52,7 @@ sens_n_train = 5000
 unbiased_ratios = [0.1, 0.7, 0.8, 0.9]  # Table 13: |M|/|D|
 unbiased_methods = ["vanilla", "pgd"]
 unbiased_n_train = 5000
+unbiased_seeds = [0, 1, 2]  # Table 13: seeds of the 10% column (its claim); the other columns use seeds
 t15_ratio = 0.7  # Table 15: WM |M|/|D|
 t15_methods = ["vanilla", "rubi", "repair", "pgd"]
 t15_n_train = 3000
@@ -171,24 +172,40 @@ plt.show()
 
 # %% [markdown]
 # ## Table 13: unbiased (10%) and rarely biased (70, 80, 90%) Colored MNIST
+# The claim compares PGD with Vanilla within 2 points at 10%, closer than one short run's seed-to-seed
+# spread, so that column is averaged over `unbiased_seeds` (each seed draws its own data set, model and
+# batches); the table shows the mean and, below it, the spread of the seeds.
 
 # %%
+def seeds_of(ratio):
+    """Seeds of one Table 13 column: the unbiased one (1/#classes = 10%) carries the claim."""
+    return unbiased_seeds if abs(ratio - 0.1) < 1e-9 else seeds
+
+
 rows13 = []
-for seed in seeds:
-    seed_everything(seed)
-    for ratio in unbiased_ratios:
+for ratio in unbiased_ratios:
+    for seed in seeds_of(ratio):
+        seed_everything(seed)
         bench = colored_mnist(ratio, difficulty, seed=seed, n_train=unbiased_n_train, n_test=n_test, root=data_root)
         for name in unbiased_methods:
             rows13.append({"seed": seed, "ratio": ratio, "method": name, **train_and_score(name, bench, config(seed), seed)})
-mean13 = pd.DataFrame(rows13).groupby(["method", "ratio"], sort=False)[["major", "minor"]].mean()
+per_seed13 = pd.DataFrame(rows13)
+mean13 = per_seed13.groupby(["method", "ratio"], sort=False)[["major", "minor"]].mean()
 table13 = mean13.unstack("ratio")
 table13 = table13.reorder_levels([1, 0], axis=1).sort_index(axis=1, level=0)
 table13.round(2)
 
+# %%
+# each seed of the unbiased column, and the PGD - Vanilla difference the claim bounds
+unbiased13 = per_seed13[(per_seed13.ratio - 0.1).abs() < 1e-9].pivot(index="seed", columns="method", values=["major", "minor"])
+for col in ("major", "minor"):
+    unbiased13[(col, "pgd - vanilla")] = unbiased13[(col, "pgd")] - unbiased13[(col, "vanilla")]
+unbiased13.round(2)
+
 # %% tags=["nbval-check-output"]
 values = {f"{name}:{col}@{100 * ratio:g}": mean13.loc[(name, ratio), col]
           for name in unbiased_methods for ratio in unbiased_ratios for col in ("major", "minor")}
-runs["table13"].record(values, tables={"per_seed": rows13}, seeds=seeds)
+runs["table13"].record(values, tables={"per_seed": rows13}, seeds=sorted(set(seeds) | set(unbiased_seeds)))
 print(runs["table13"].comparison().to_string())
 print(runs["table13"].claims().to_string(index=False))
 
