@@ -39,6 +39,36 @@ def test_empty_data_is_rejected():
         train(simple_convnet1(3, 2), empty, cfg(), progress=False)
 
 
+def test_mismatched_labels_are_rejected():
+    with pytest.raises(ValueError, match="one label per image"):
+        train(simple_convnet1(3, 2), (torch.zeros(4, 3, 8, 8), torch.zeros(3, dtype=torch.long)), cfg(), progress=False)
+
+
+def test_uint8_images_train_like_their_float_version():
+    split = toy_split(48)
+    as_bytes = (split.x * 255).round().byte()
+    models = []
+    for x in (as_bytes, as_bytes.float() / 255):
+        torch.manual_seed(0)
+        model = simple_convnet1(3, 2)
+        train(model, (x, split.y), cfg(epochs=2), progress=False)
+        models.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(models[0], models[1])
+
+
+def test_the_optimizer_factory_replaces_sgd():
+    seen = []
+
+    def adamw(model):
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+        seen.append(opt)
+        return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+
+    r = train(simple_convnet1(3, 2), toy_split(32), cfg(epochs=3), optimizer=adamw, progress=False)
+    assert len(seen) == 1 and isinstance(seen[0], torch.optim.AdamW)
+    assert [round(h["lr"], 6) for h in r.history] == [0.005, 0.0025, 0.00125]
+
+
 def test_lr_milestones_are_fractions_of_epochs():
     r = train(simple_convnet1(3, 2), toy_split(64), cfg(epochs=5, lr_milestones=(0.4,)), progress=False)
     assert [round(h["lr"], 5) for h in r.history] == [0.05, 0.005, 0.005, 0.005, 0.005]

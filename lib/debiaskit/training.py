@@ -7,7 +7,9 @@ A method differs only in three pluggable pieces:
   (default: a seeded shuffle; PGD passes its rejection sampler);
 * the model itself, which may be an ``nn.ModuleDict`` when a method trains several nets jointly.
 
-Data stay in memory as tensors; augmentation runs on whole batches (:mod:`debiaskit.augment`).
+The optimiser is pluggable too (default: SGD with step decay, as the PGD draft trains; the patch-attribution
+paper passes AdamW through :func:`debiaskit.patchattr.fitting.fit`). Data stay in memory as tensors (uint8
+images are converted per batch); augmentation runs on whole batches (:mod:`debiaskit.augment`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from debiaskit.data.biased import BiasedSplit
 
 Objective = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 Sampler = Callable[[int], Iterable[torch.Tensor]]
+OptimizerFactory = Callable[[nn.Module], "tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]"]
 
 
 @dataclass
@@ -61,6 +64,11 @@ class TrainResult:
     seconds: float = 0.0
 
 
+def as_float_images(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images to float in [0, 1]; float images unchanged."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """The Vanilla objective: mean cross-entropy of the batch."""
     return F.cross_entropy(model(x), y)
@@ -87,7 +95,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Opti
 
 def train(
     model: nn.Module,
-    data: BiasedSplit,
+    data: BiasedSplit | tuple[torch.Tensor, torch.Tensor],
     cfg: TrainConfig,
     objective: Objective = cross_entropy,
     sampler: Sampler | None = None,
@@ -95,22 +103,28 @@ def train(
     on_epoch_end: Callable[[int, nn.Module], dict | None] | None = None,
     progress: bool = True,
     desc: str = "train",
+    optimizer: OptimizerFactory | None = None,
 ) -> TrainResult:
-    """Train ``model`` on ``data`` for ``cfg.epochs`` epochs and return it with its history.
+    """Train ``model`` on ``data`` (a split or an ``(images, labels)`` pair) for ``cfg.epochs`` epochs and
+    return it with its history.
 
     Deterministic for ``cfg.seed``: the sampler's and the augmentation's generators derive from it.
-    ``on_epoch_end(epoch, model)`` may return a dict that is added to the history.
+    ``on_epoch_end(epoch, model)`` may return a dict that is added to the history. ``optimizer(model)``
+    returns the optimiser and its per-epoch scheduler (default :func:`make_optimizer` with ``cfg``; the
+    optimisation fields of ``cfg`` are then unused).
     """
-    if len(data) == 0:
+    x_all, y_all = (data.x, data.y) if hasattr(data, "x") else data
+    if len(x_all) == 0:
         raise ValueError("cannot train on an empty data set")
+    if len(x_all) != len(y_all):
+        raise ValueError(f"need one label per image, got {len(x_all)} images and {len(y_all)} labels")
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model.to(device)
     gen_batches = torch.Generator().manual_seed(cfg.seed)
     gen_aug = torch.Generator().manual_seed(cfg.seed + 1)
-    sampler = sampler or shuffled_batches(len(data), cfg.batch_size, gen_batches)
-    opt, sched = make_optimizer(model, cfg)
-    x_all, y_all = data.x, data.y
+    sampler = sampler or shuffled_batches(len(x_all), cfg.batch_size, gen_batches)
+    opt, sched = optimizer(model) if optimizer is not None else make_optimizer(model, cfg)
     history: list[dict] = []
     start = time.perf_counter()
     bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
@@ -118,7 +132,8 @@ def train(
         model.train()
         total, count = 0.0, 0
         for idx in sampler(epoch):
-            x = x_all[idx].to(device, non_blocking=True)
+            x = x_all[idx]
+            x = (as_float_images(x) if x.dtype == torch.uint8 else x).to(device, non_blocking=True)
             y = y_all[idx].to(device, non_blocking=True)
             if cfg.augment and augment is not None:
                 x = augment_batch(x, augment, gen_aug)
