@@ -166,3 +166,24 @@ def test_output_piped_into_head_ends_quietly(project, monkeypatch, capsys):
     closed = open(write_end, "w", buffering=1)
     monkeypatch.setattr(sys, "stdout", closed)
     assert main(["list"]) == 1  # no BrokenPipeError traceback
+
+
+def test_paper_and_artifact_can_be_repeated(project, capsys):
+    manifest = yaml.safe_load((project / "papers.yaml").read_text())
+    other = json.loads(json.dumps(manifest["papers"][0]))
+    other["id"] = "q"
+    other["artifacts"][0]["id"] = "q/b"
+    other["artifacts"][0]["notebook"] = "notebooks/tiny_q.py"
+    (project / "notebooks" / "tiny_q.py").write_text(NOTEBOOK.replace('"p/a"', '"q/b"'))
+    manifest["papers"].append(other)
+    (project / "papers.yaml").write_text(yaml.safe_dump(manifest))
+    assert main(["reproduce", "--paper", "p", "--paper", "q", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 notebook run(s)" in out and "p/a" in out and "q/b" in out
+    assert main(["reproduce", "--paper", "q", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1 notebook run(s)" in out and "q/b" in out and "p/a" not in out
+    assert main(["reproduce", "--artifact", "q/b", "--artifact", "p/a", "--dry-run"]) == 0
+    assert "2 notebook run(s)" in capsys.readouterr().out
+    assert main(["reproduce", "--paper", "p", "--paper", "nope", "--dry-run"]) == 2
+    assert "nope" in capsys.readouterr().err

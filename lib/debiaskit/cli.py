@@ -2,7 +2,7 @@
 
     debiaskit list                       # papers, artifacts, profiles, estimated times
     debiaskit validate                   # check papers.yaml and every notebook's parameters
-    debiaskit reproduce [--paper P] [--artifact A] [--profile quick|full] [--force] [--dry-run]
+    debiaskit reproduce [--paper P ...] [--artifact A ...] [--profile quick|full] [--force] [--dry-run]
                         [--jobs N] [--set name=value ...]
     debiaskit report [--profile P] [--json]
     debiaskit nbval-prepare [--profile ci] [--out build/nbval]   # notebooks for CI's nbval run
@@ -85,6 +85,8 @@ def cmd_reproduce(args) -> int:
     overrides = _parse_sets(args.set or [])
     if overrides and not args.artifact:
         raise SystemExit("--set needs --artifact: parameters differ between notebooks")
+    if overrides and len({m.artifact(a).notebook for a in args.artifact}) > 1:
+        raise SystemExit("--set applies to one notebook: give --artifact only for artifacts of that notebook")
     runs = plan(m, args.profile, args.paper, args.artifact, overrides, args.force)
     todo = [r for r in runs if not r.up_to_date]
     total = sum(r.estimated_minutes for r in todo)
@@ -159,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list papers and artifacts").set_defaults(func=cmd_list)
     sub.add_parser("validate", help="validate papers.yaml and the notebooks' parameters").set_defaults(func=cmd_validate)
     rp = sub.add_parser("reproduce", help="regenerate artifacts with papermill")
-    rp.add_argument("--paper")
-    rp.add_argument("--artifact")
+    rp.add_argument("--paper", action="append", help="only this paper's artifacts (repeatable)")
+    rp.add_argument("--artifact", action="append", help="only this artifact (repeatable; wins over --paper)")
     rp.add_argument("--profile", default="quick")
     rp.add_argument("--force", action="store_true", help="re-run even when results are up to date")
     rp.add_argument("--dry-run", action="store_true", help="print the plan and estimated time only")

@@ -74,15 +74,20 @@ def notebook_as_ipynb(notebook: Path):
     return nb
 
 
-def plan(manifest: Manifest, profile: str = "quick", paper: str | None = None, artifact: str | None = None,
-         overrides: dict | None = None, force: bool = False) -> list[Run]:
-    """The executions needed for the selected artifacts, in manifest order."""
+def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | None = None,
+         artifact: str | list[str] | None = None, overrides: dict | None = None, force: bool = False) -> list[Run]:
+    """The executions needed for the selected artifacts, in manifest order: every artifact, those of the
+    named paper(s), or the named artifact(s) (which take precedence over ``paper``)."""
+    papers = [paper] if isinstance(paper, str) else list(paper or [])
+    artifacts = [artifact] if isinstance(artifact, str) else list(artifact or [])
     selected = manifest.artifacts
-    if paper:
-        manifest.paper(paper)  # raises a helpful KeyError for unknown ids
-        selected = [a for a in selected if a.paper == paper]
-    if artifact:
-        selected = [manifest.artifact(artifact)]
+    if papers:
+        for name in papers:
+            manifest.paper(name)  # raises a helpful KeyError for unknown ids
+        selected = [a for a in selected if a.paper in papers]
+    if artifacts:
+        chosen = {manifest.artifact(name).id for name in artifacts}
+        selected = [a for a in manifest.artifacts if a.id in chosen]
     runs: dict[tuple, Run] = {}
     for art in selected:
         if profile not in art.profiles:
