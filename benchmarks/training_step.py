@@ -25,7 +25,7 @@ import time
 VARIANTS = ("torch_dropout", "debiaskit", "mask_dropout", "channels_last", "compile")
 
 
-def _swap_dropout(model, kind: str):
+def swap_dropout(model, kind: str):
     """``model`` with its dropout layers replaced by ``nn.Dropout`` (``"torch"``) or a rand_like mask."""
     import torch
     from torch import nn
@@ -58,7 +58,7 @@ def _stepper(variant: str, x, y):
     torch.manual_seed(0)
     model = simple_convnet1(x.shape[1], 10)
     if variant in ("torch_dropout", "mask_dropout"):
-        model = _swap_dropout(model, "torch" if variant == "torch_dropout" else "mask")
+        model = swap_dropout(model, "torch" if variant == "torch_dropout" else "mask")
     if variant == "channels_last":
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)

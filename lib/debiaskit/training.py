@@ -66,7 +66,7 @@ class TrainResult:
 
 def as_float_images(x: torch.Tensor) -> torch.Tensor:
     """uint8 images to float in [0, 1]; float images unchanged."""
-    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -132,8 +132,7 @@ def train(
         model.train()
         total, count = 0.0, 0
         for idx in sampler(epoch):
-            x = x_all[idx]
-            x = (as_float_images(x) if x.dtype == torch.uint8 else x).to(device, non_blocking=True)
+            x = as_float_images(x_all[idx]).to(device, non_blocking=True)
             y = y_all[idx].to(device, non_blocking=True)
             if cfg.augment and augment is not None:
                 x = augment_batch(x, augment, gen_aug)
