@@ -56,6 +56,7 @@ base_settings = {
 grid = {"lr": [0.02, 0.05], "epochs": [3]}
 n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000}  # a number, a dict per data set, or None (all)
 n_test = 2000
+workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None
 
 # %%
@@ -65,6 +66,7 @@ from debiaskit.artifacts import start
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.oracle import grid_configs, select_on_oracle
 from debiaskit.baselines.suite import build_benchmark, train_config, trained_model
+from debiaskit.parallel import warm_cache
 
 DATASET = {"table5": "colored_mnist", "table6": "watermarked_mnist", "table7": "cartoon"}
 PREFIX = {"table5": "cm", "table6": "wm", "table7": "ct"}
@@ -96,6 +98,8 @@ for table in tables:
                 bench = build_benchmark(dataset, ratio, seed=s, difficulty=d, n_train=size, n_test=n_test,
                                         root=data_root)
                 configs = grid_configs(train_config(base_settings[dataset], seed=s), grid)
+                warm_cache([(trained_model, (m, bench, c, method_options.get(m)), {"progress": False})
+                            for m in methods for c in configs], workers, desc=bench.name)
                 for m in methods:
                     candidates = {f"lr={c.lr:g}, epochs={c.epochs}": trained_model(m, bench, c, method_options.get(m))
                                   for c in configs}
