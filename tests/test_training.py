@@ -1,5 +1,7 @@
 """The training loop: learns, is deterministic for a seed, and rejects empty data."""
 
+import copy
+
 import pytest
 import torch
 
@@ -141,3 +143,70 @@ def test_library_fingerprint_follows_only_the_code_a_paper_can_use(tmp_path, mon
     assert changed("patchattr/grid.py") == {None, "patchattr"}
     assert changed("training.py") == {None, "pgd", "rrclarc", "patchattr"}
     assert changed("cli.py") == set()  # bookkeeping
+
+
+def _inputs_of_batchnorms(net, batches):
+    """Slow path: every BatchNorm layer's input over all batches (dropout off, each layer normalising its
+    batch by the batch's own statistics), collected by hooks in float64 from a copy of ``net``."""
+    net = copy.deepcopy(net).eval()
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    seen = {id(bn): [] for bn in layers}
+    hooks = [bn.register_forward_hook(lambda m, inp, out: seen[id(m)].append(inp[0].detach().double()))
+             for bn in layers]
+    for bn in layers:
+        bn.train()
+    with torch.no_grad():
+        for x in batches:
+            net(x)
+    for h in hooks:
+        h.remove()
+    return [torch.cat(seen[id(bn)]) for bn in layers]
+
+
+def test_recalibrated_batchnorm_holds_the_mean_and_variance_of_its_inputs():
+    from debiaskit.training import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    net = simple_convnet1(3, 2)
+    net.train()
+    net(torch.rand(8, 3, 12, 12) * 5)  # stale running statistics from another distribution
+    batches = list(toy_split(96).x.split(32))
+    inputs = _inputs_of_batchnorms(net, batches)
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    momenta = [bn.momentum for bn in layers]
+    assert recalibrate_batchnorm(net, batches) == 96
+    assert net.training and [bn.momentum for bn in layers] == momenta  # state restored
+    for bn, act in zip(layers, inputs):
+        per_batch = act.split(32)  # equal batches: the average of batch statistics (unbiased variances)
+        mean = torch.stack([b.mean((0, 2, 3)) for b in per_batch]).mean(0)
+        var = torch.stack([b.var((0, 2, 3), unbiased=True) for b in per_batch]).mean(0)
+        torch.testing.assert_close(bn.running_mean.double(), mean, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(bn.running_var.double(), var, rtol=1e-5, atol=1e-6)
+
+
+def test_recalibration_covers_every_network_of_a_module_dict_and_skips_the_rest():
+    from debiaskit.training import batchnorm_networks, recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    nets = torch.nn.ModuleDict({"main": simple_convnet1(3, 2), "bias": simple_convnet1(3, 2),
+                                "gate": torch.nn.Linear(64, 1)})
+    assert [n for n in batchnorm_networks(nets)] == [nets["main"], nets["bias"]]
+    x = toy_split(64).x
+    assert recalibrate_batchnorm(nets, [x]) == 64
+    for name in ("main", "bias"):
+        first_bn = next(m for m in nets[name].modules() if isinstance(m, torch.nn.BatchNorm2d))
+        torch.testing.assert_close(first_bn.running_mean, nets[name].body[0](x).mean((0, 2, 3)).detach())
+    assert recalibrate_batchnorm(torch.nn.Linear(3, 2), [x]) == 0
+
+
+def test_precise_bn_changes_only_the_statistics_and_can_be_turned_off():
+    data = toy_split()
+    models = {}
+    for precise in (False, True):
+        torch.manual_seed(0)
+        models[precise] = train(simple_convnet1(3, 2), data, cfg(precise_bn=precise), progress=False).model
+    on, off = models[True].state_dict(), models[False].state_dict()
+    for key in on:
+        same = torch.equal(on[key], off[key])
+        assert same == ("running" not in key and "num_batches" not in key), key
+    assert not models[True].training

@@ -107,7 +107,9 @@ def cached_model(config: dict, build: Callable[[], nn.Module], fit: Callable[[nn
 
 @contextmanager
 def _entry_lock(path: Path):
-    """Hold an exclusive advisory lock on ``<entry>.lock`` (POSIX); elsewhere, no lock."""
+    """Hold an exclusive advisory lock on ``<entry>.lock`` (POSIX); elsewhere, no lock. The empty lock file
+    stays: unlinking it on release would let a process that opened it meanwhile lock a file no one else
+    sees, and train the same model beside a newcomer."""
     try:
         import fcntl
     except ImportError:  # Windows: concurrent runs may train the same model twice, nothing worse

@@ -1,8 +1,10 @@
 """Fill the model cache from worker processes, one intra-op thread each, so a notebook uses every core.
 
 On the 2-core CPU two threads make one Simple ConvNet-1 training step only ~1.65x faster than one (141 vs
-233 ms at batch 256), so two one-thread workers train ~20% more models per minute than one two-thread
-kernel (PGD Table 1: 15.0 min so, 16.1 in one kernel, two runs hours apart on a shared machine).
+233 ms at batch 256), so two one-thread workers can train at most ~20% more models per minute than one
+two-thread kernel. Measured with the pools' start-up, they trained 8 small models 0.88-0.99x as fast
+(``benchmarks/parallel_training.py``) and PGD Table 1 in 15.0 min against 16.1 in one kernel (two runs
+hours apart on a shared machine): the sure gain is the bit-identical one-thread models, not speed.
 :func:`warm_cache` runs the notebook's own cache-filling calls (:func:`debiaskit.baselines.suite.trained_model`,
 :func:`debiaskit.analysis.method_model`, ...) in ``spawn``-ed workers; the notebook then makes the same
 calls in its usual order and reads every model from the cache (:func:`debiaskit.cache.cached_model`). A
@@ -97,11 +99,15 @@ def warm_cache(calls: Sequence[Call], workers: int | str = "auto", desc: str = "
     if n <= 1:
         return 0
     settings = _settings()
+
+    def submit_all() -> list:
+        return [_pool(n).submit(_run, fn, tuple(args), dict(kwargs), settings) for fn, args, kwargs in calls]
+
     try:
-        futures = [_pool(n).submit(_run, fn, tuple(args), dict(kwargs), settings) for fn, args, kwargs in calls]
+        futures = submit_all()
     except BrokenProcessPool:  # a worker died earlier (e.g. out of memory): start afresh
         _POOLS.pop(n).shutdown(cancel_futures=True)
-        futures = [_pool(n).submit(_run, fn, tuple(args), dict(kwargs), settings) for fn, args, kwargs in calls]
+        futures = submit_all()
     with tqdm(total=len(futures), desc=f"{desc} ({n} processes)", unit="model") as bar:
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))

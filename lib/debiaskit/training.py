@@ -7,6 +7,10 @@ A method differs only in three pluggable pieces:
   (default: a seeded shuffle; PGD passes its rejection sampler);
 * the model itself, which may be an ``nn.ModuleDict`` when a method trains several nets jointly.
 
+After the last epoch the BatchNorm statistics are re-estimated with the final weights (``precise_bn``,
+:func:`recalibrate_batchnorm`), so that a model evaluated after a short, large-step schedule is the model
+that was trained.
+
 The optimiser is pluggable too (default: SGD with step decay, as the PGD draft trains; the patch-attribution
 paper passes AdamW through :func:`debiaskit.patchattr.fitting.fit`). Data stay in memory as tensors (uint8
 images are converted per batch); augmentation runs on whole batches (:mod:`debiaskit.augment`).
@@ -37,7 +41,9 @@ class TrainConfig:
     """Optimisation settings; the defaults are Table 4's Colored/Watermarked MNIST column.
 
     ``lr_milestones`` are fractions of ``epochs`` at which the learning rate is multiplied by
-    ``lr_decay`` (Table 4's "LR decay" and "LR decay epoch").
+    ``lr_decay`` (Table 4's "LR decay" and "LR decay epoch"). ``precise_bn``: re-estimate BatchNorm's
+    statistics after training (:func:`recalibrate_batchnorm`); turn it off when the network's forward does
+    not take the training images themselves (patch classifiers, heads on stored latents).
     """
 
     epochs: int = 100
@@ -48,6 +54,7 @@ class TrainConfig:
     lr_decay: float = 0.001
     lr_milestones: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
     augment: bool = True
+    precise_bn: bool = True
     seed: int = 0
     device: str = "auto"
 
@@ -91,6 +98,70 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Opti
     milestones = sorted({max(1, int(round(f * cfg.epochs))) for f in cfg.lr_milestones if f * cfg.epochs < cfg.epochs})
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=cfg.lr_decay)
     return opt, sched
+
+
+PRECISE_BN_SAMPLES = 4096
+"""Training images :func:`train` passes through the network to re-estimate BatchNorm statistics."""
+
+
+def _is_tracking_batchnorm(m: nn.Module) -> bool:
+    return isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+
+
+def batchnorm_networks(model: nn.Module) -> list[nn.Module]:
+    """The networks of ``model`` that hold BatchNorm layers with running statistics: ``model`` itself, or
+    for an ``nn.ModuleDict`` of jointly trained networks (RUBi, LfF, ReBias, ...) each member that has one
+    (every such member takes the images; gates and weight tables have none)."""
+    has_bn = lambda net: any(_is_tracking_batchnorm(m) for m in net.modules())  # noqa: E731
+    nets = list(model.values()) if isinstance(model, nn.ModuleDict) else [model]
+    return [net for net in nets if has_bn(net)]
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
+    """PreciseBN (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm", Section 3.1): replace each
+    BatchNorm layer's running mean and variance, an exponential average over the last ~10 training batches
+    that lags the weights when the step is large, by their plain average over ``batches`` computed with the
+    final weights, dropout off (the network as it is evaluated).
+
+    Measured on Watermarked MNIST (99.5%, 8k images, Vanilla, 4 epochs at lr 0.02, momentum 0.9): test
+    accuracy 40.3% (majority 52.9) with the running statistics, 64.6% (86.9) with re-estimated ones.
+    Returns the number of images used (0 if ``model`` has no BatchNorm layer)."""
+    nets = batchnorm_networks(model)
+    if not nets:
+        return 0
+    layers = [m for net in nets for m in net.modules() if _is_tracking_batchnorm(m)]
+    momenta = [bn.momentum for bn in layers]
+    was_training = model.training
+    model.eval()
+    for bn in layers:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches
+        bn.train()
+    seen = 0
+    try:
+        for x in batches:
+            for net in nets:
+                net(x)
+            seen += len(x)
+    finally:
+        for bn, momentum in zip(layers, momenta):
+            bn.momentum = momentum
+        model.train(was_training)
+    return seen
+
+
+def _recalibration_batches(x_all: torch.Tensor, sampler: Sampler, epoch: int, device: torch.device,
+                           limit: int = PRECISE_BN_SAMPLES) -> Iterator[torch.Tensor]:
+    """Un-augmented images of one more epoch of ``sampler`` (the training distribution as the model saw it,
+    e.g. PGD's resampled one), at most ``limit`` of them."""
+    seen = 0
+    for idx in sampler(epoch):
+        if seen >= limit:
+            return
+        idx = idx[: limit - seen]
+        seen += len(idx)
+        yield as_float_images(x_all[idx]).to(device, non_blocking=True)
 
 
 def train(
@@ -148,6 +219,8 @@ def train(
             row.update(on_epoch_end(epoch, model) or {})
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.4f}")
+    if cfg.precise_bn and cfg.epochs > 0:  # no step taken: the statistics still match the weights
+        recalibrate_batchnorm(model, _recalibration_batches(x_all, sampler, cfg.epochs, device))
     model.eval()
     return TrainResult(model=model, history=history, seconds=time.perf_counter() - start)
 

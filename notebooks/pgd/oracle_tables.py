@@ -65,8 +65,7 @@ import pandas as pd
 from debiaskit.artifacts import start
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.oracle import grid_configs, select_on_oracle
-from debiaskit.baselines.suite import build_benchmark, train_config, trained_model
-from debiaskit.parallel import warm_cache
+from debiaskit.baselines.suite import build_benchmark, train_config, trained_model, warm_trained_models
 
 DATASET = {"table5": "colored_mnist", "table6": "watermarked_mnist", "table7": "cartoon"}
 PREFIX = {"table5": "cm", "table6": "wm", "table7": "ct"}
@@ -98,8 +97,7 @@ for table in tables:
                 bench = build_benchmark(dataset, ratio, seed=s, difficulty=d, n_train=size, n_test=n_test,
                                         root=data_root)
                 configs = grid_configs(train_config(base_settings[dataset], seed=s), grid)
-                warm_cache([(trained_model, (m, bench, c, method_options.get(m)), {"progress": False})
-                            for m in methods for c in configs], workers, desc=bench.name)
+                warm_trained_models(methods, bench, configs, method_options, workers)
                 for m in methods:
                     candidates = {f"lr={c.lr:g}, epochs={c.epochs}": trained_model(m, bench, c, method_options.get(m))
                                   for c in configs}

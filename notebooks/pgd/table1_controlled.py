@@ -65,8 +65,7 @@ import pandas as pd
 from debiaskit.artifacts import start
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.suite import (accuracy_rows, build_benchmark, display_table, summarise, train_config,
-                                       trained_model, value_key)
-from debiaskit.parallel import warm_cache
+                                       trained_model, value_key, warm_trained_models)
 from debiaskit.plotting import use_style
 
 use_style()
@@ -92,8 +91,7 @@ for dataset in datasets:
                                     n_train=n_train.get(dataset), n_test=n_test, root=data_root)
             print(bench.describe())
             cfg = train_config(train_settings[dataset], seed=s)
-            warm_cache([(trained_model, (m, bench, cfg, method_options.get(m)), {"progress": False}) for m in methods],
-                       workers, desc=bench.name)
+            warm_trained_models(methods, bench, [cfg], method_options, workers)
             models = {m: trained_model(m, bench, cfg, method_options.get(m), progress=True) for m in methods}
             rows += [dict(r, dataset=dataset, bias_ratio=ratio, seed=s) for r in accuracy_rows(models, bench)]
 summary = summarise(rows)

@@ -8,6 +8,7 @@ keyed by method, options, training settings and the data set's construction para
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
 
 import pandas as pd
 import torch
@@ -89,6 +90,18 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
 
     model, _ = cached_model(config, model_fn, fit, code=("baselines", "pgd"))  # the methods' own code
     return model.eval()
+
+
+def warm_trained_models(methods: Sequence[str], bench: BiasedBenchmark, configs: Sequence[TrainConfig],
+                        options: dict[str, dict] | None = None, workers: int | str = "auto") -> int:
+    """Train every (method, configuration) model of ``bench`` into the cache, ``workers`` at a time in
+    worker processes (:func:`debiaskit.parallel.warm_cache`); then :func:`trained_model` reads them. Returns
+    the number of workers (0: none started, the caller's loop trains the models)."""
+    from debiaskit.parallel import warm_cache
+
+    options = options or {}
+    calls = [(trained_model, (m, bench, c, options.get(m)), {"progress": False}) for m in methods for c in configs]
+    return warm_cache(calls, workers, desc=bench.name)
 
 
 def accuracy_rows(models: dict[str, nn.Module], bench: BiasedBenchmark) -> list[dict]:

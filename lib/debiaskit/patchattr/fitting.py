@@ -58,7 +58,9 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: FitConfig, batc
     per-epoch history (mean loss, lr) and a last row with the seconds taken. Seeded by ``cfg.seed``: one
     generator shuffles the batches and is handed to ``batch_loss``."""
     gen = torch.Generator().manual_seed(cfg.seed)
-    loop = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, augment=False, seed=cfg.seed, device=cfg.device)
+    # precise_bn off: the loss feeds the network patches or noised images, not the (x, y) train() holds
+    loop = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, augment=False, precise_bn=False, seed=cfg.seed,
+                       device=cfg.device)
     result = train(model, (x, y), loop, objective=lambda m, xb, yb, idx: batch_loss(m, xb, yb, idx, gen),
                    sampler=shuffled_batches(len(x), cfg.batch_size, gen), augment=None,
                    optimizer=lambda m: make_optimizer(m, cfg), progress=progress, desc=desc)

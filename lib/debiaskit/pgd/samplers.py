@@ -30,6 +30,7 @@ from debiaskit.pgd.probability import check_weights
 Sampler = Callable[[int], Iterable[torch.Tensor]]
 
 LOW_ACCEPTANCE = 1e-4
+"""A mean acceptance rate below this (more than 10^4 proposals per accepted sample) warns."""
 MIN_USEFUL_ACCEPTANCE = 1e-4
 """Algorithm 1 with distinct samples needs a batch's worth of samples at least this likely to be accepted."""
 

@@ -21,6 +21,7 @@ statistics and dropout of the frozen layers stay fixed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Callable
 
 import torch
@@ -231,6 +232,7 @@ def finetune(model: nn.Module, data: BiasedSplit, objective: Callable, cfg: Trai
     tuned = copy.deepcopy(model)
     freeze_all_but_linear(tuned)
     target = LatentHead(tuned) if on_latents else tuned
-    train(target, data, cfg, objective=objective, augment=None, progress=progress, desc=desc)
+    frozen_bn = dataclasses.replace(cfg, precise_bn=False)  # only the linear layers train: BatchNorm stays as it was
+    train(target, data, frozen_bn, objective=objective, augment=None, progress=progress, desc=desc)
     tuned.eval()
     return tuned
