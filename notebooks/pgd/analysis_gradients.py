@@ -267,10 +267,11 @@ print(run14.claims().to_string(index=False))
 #
 # Figure 14's statement holds, narrowly. With every probability on the same two-group profile, the three
 # matrices differ only by which samples their scores put in the first group (as many as the biased model
-# misclassifies, 0.52% of the set here): p_D and p_S mix the pairs best (U = 50.1, 46.8% of the mass on the
-# 0.5% minority), p_M slightly less (48.7, 44.7%): the magnitude score lets a few more majority samples
-# into the first group. The margin is small and can flip with the seed or the profile (it did in an
-# earlier version of this stabilisation: 48.5 for p_M against 47.6). The vMF direction score spans
+# misclassifies, about half a percent of the set here): p_D and p_S mix the pairs best (U = 49.6, 45.7% of
+# the mass on the 0.5% minority), p_M a hair less (49.5, 46.8%): more of its mass is on the minority, but
+# less evenly over the (colour, label) pairs. The margin is tiny and can flip with the seed or the profile
+# (it has: 48.5 for p_M against 47.6 in an earlier version of this stabilisation, 48.7 against 50.1 before
+# debiaskit's PreciseBN). The vMF direction score spans
 # hundreds of nats per class (kappa ~ 1e3), the magnitude score only a few, so the harmonic mean S orders
 # the samples as D does, and p_S = p_D. The literal p_S (no stabilisation) puts all its mass on single
 # samples (U = 0).
