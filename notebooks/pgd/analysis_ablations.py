@@ -328,9 +328,10 @@ plt.show()
 #    near-Vanilla model. The CE-trained one fits the set (7.7% error) but learns the digits, not the
 #    watermark (2.5% of the mass on the minority). Resampling gets 54.3 against reweighting's 54.4, GCE 30.5
 #    against CE 32.0 on the minority: differences of a tenth to a point and a half between such models,
-#    which a change of random stream reverses (before debiaskit's PreciseBN the same comparisons read 51.8
-#    vs 53.2 and 30.5 vs 28.4; before its own dropout layer 53.1 vs 52.1 and 30.8 vs 29.4), not evidence
-#    either way. Ten biased epochs (91.7% training accuracy, 44% on the training minority) still put only
+#    which a change of random stream reverses, not evidence either way. Run alone on two threads (the
+#    committed numbers are one-thread ones), this very notebook gives 55.1 vs 54.2 and 30.8 vs 30.65: both
+#    hold there. Before debiaskit's PreciseBN they read 51.8 vs 53.2 and 30.5 vs 28.4; before its own
+#    dropout layer 53.1 vs 52.1 and 30.8 vs 29.4. Ten biased epochs (91.7% training accuracy, 44% on the training minority) still put only
 #    2.5% of the mass there: on this WM the digit is learnt as early as the watermark.
 # 4. **The loss and softmax metrics win on the minority** (84.15 and 84.4 against the gradient score's
 #    74.75; logit 4.35), and the softmax response on the average too (90.5; loss 87.1, gradient 86.7; the
