@@ -190,7 +190,7 @@ def test_recalibration_covers_every_network_of_a_module_dict_and_skips_the_rest(
     torch.manual_seed(0)
     nets = torch.nn.ModuleDict({"main": simple_convnet1(3, 2), "bias": simple_convnet1(3, 2),
                                 "gate": torch.nn.Linear(64, 1)})
-    assert [n for n in batchnorm_networks(nets)] == [nets["main"], nets["bias"]]
+    assert batchnorm_networks(nets) == [nets["main"], nets["bias"]]
     x = toy_split(64).x
     assert recalibrate_batchnorm(nets, [x]) == 64
     for name in ("main", "bias"):
