@@ -53,7 +53,7 @@ def main() -> None:
 
     import torch
 
-    from debiaskit.parallel import _pool, shutdown, warm_cache
+    from debiaskit.parallel import shutdown, worker_pool, warm_cache
 
     torch.set_num_threads(args.threads)
     calls = _jobs(args.models, args.n_train, args.epochs)
@@ -72,7 +72,7 @@ def main() -> None:
         start = time.perf_counter()
         warm_cache(calls, workers=args.threads, desc="again")  # every model cached: the pool's own cost
         overhead = time.perf_counter() - start
-        peaks = dict(f.result() for f in [_pool(args.threads).submit(_worker_peak_rss) for _ in range(args.threads)])
+        peaks = dict(f.result() for f in [worker_pool(args.threads).submit(_worker_peak_rss) for _ in range(args.threads)])
         shutdown()
         rows.append((f"workers ({args.threads} processes, 1 thread each, incl. start-up)", seconds,
                      max(peaks.values())))

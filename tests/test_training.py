@@ -184,6 +184,20 @@ def test_recalibrated_batchnorm_holds_the_mean_and_variance_of_its_inputs():
         torch.testing.assert_close(bn.running_var.double(), var, rtol=1e-5, atol=1e-6)
 
 
+def test_recalibration_restores_each_module_s_own_training_mode():
+    from debiaskit.training import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    net = simple_convnet1(3, 2)
+    net.train()
+    frozen = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)][0]
+    frozen.eval()  # a caller's frozen part: it must stay in eval mode
+    before = {name: m.training for name, m in net.named_modules()}
+    recalibrate_batchnorm(net, [toy_split(32).x])
+    assert {name: m.training for name, m in net.named_modules()} == before
+    assert not frozen.training and net.training
+
+
 def test_recalibration_covers_every_network_of_a_module_dict_and_skips_the_rest():
     from debiaskit.training import batchnorm_networks, recalibrate_batchnorm
 

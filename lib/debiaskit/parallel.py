@@ -66,9 +66,11 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, settings: dict[str, 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
-def _pool(n: int) -> ProcessPoolExecutor:
+def worker_pool(n: int) -> ProcessPoolExecutor:
     """The ``n``-worker pool of this process, started on first use and kept (each worker imports torch
-    once, ~5 s), so that a notebook's successive :func:`warm_cache` calls reuse it."""
+    once, ~5 s), so that a notebook's successive :func:`warm_cache` calls reuse it. Its workers run one
+    intra-op thread each; submit to it directly to run something else in the same processes (e.g. to read
+    their memory, as ``benchmarks/parallel_training.py`` does)."""
     if n not in _POOLS:
         context = torch_mp.get_context("spawn")  # fork is unsafe once torch's thread pool exists
         _POOLS[n] = ProcessPoolExecutor(n, mp_context=context, initializer=_worker_init)
@@ -101,7 +103,7 @@ def warm_cache(calls: Sequence[Call], workers: int | str = "auto", desc: str = "
     settings = _settings()
 
     def submit_all() -> list:
-        return [_pool(n).submit(_run, fn, tuple(args), dict(kwargs), settings) for fn, args, kwargs in calls]
+        return [worker_pool(n).submit(_run, fn, tuple(args), dict(kwargs), settings) for fn, args, kwargs in calls]
 
     try:
         futures = submit_all()
