@@ -74,6 +74,7 @@ target_ess = "auto"  # p_s: the samples S ranks first, as many as f_b gets wrong
 p_norm = 0.7  # published variant: p of the gradient p-norm
 baselines = ["vanilla"]  # further rows of the adjusting-objective table
 seeds = [0]
+workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None
 device = "auto"
 
@@ -89,6 +90,7 @@ from debiaskit.artifacts import start
 from debiaskit.config import seed_everything
 from debiaskit.data.colored_mnist import colored_mnist
 from debiaskit.data.watermarked_mnist import watermarked_mnist
+from debiaskit.parallel import warm_cache
 from debiaskit.plotting import use_style
 from debiaskit.training import TrainConfig
 
@@ -109,10 +111,14 @@ def configs(seed):
 # ## Train
 # Per seed and data set: the biased model(s), the per-sample gradient scores, then one de-biased model
 # per variant. Everything is cached by configuration; a variant that two tables share is trained once.
+# Run alone on a CPU, the biased models and then the de-biased ones train `workers` at a time in worker
+# processes, one thread each (`debiaskit.parallel.warm_cache`); the list comprehension then reads them from
+# the cache. Under `debiaskit reproduce --jobs N` each kernel has one thread and trains them itself.
 
 # %%
 rows, p_mass = [], []
 for seed in seeds:
+    plan = []  # one (data set, variant, benchmark, function, args, keywords) per de-biased model of this seed
     seed_everything(seed)
     biased_cfg, cfg = configs(seed)
     data = {"CM": colored_mnist(cm_ratio, difficulty, seed=seed, n_train=n_train, n_test=n_test, root=data_root),
@@ -120,36 +126,42 @@ for seed in seeds:
                                        root=data_root),
             "WM": watermarked_mnist(wm_ratio, wm_difficulty, seed=seed, n_train=wm_n_train, n_test=n_test,
                                     root=data_root)}
+    biased = [(bench, "gce") for bench in data.values()] + [(data["WM"], "ce")]  # "ce": the impact of GCE
+    warm_cache([(biased_model, (bench, biased_cfg, loss, q), {"progress": False}) for bench, loss in biased],
+               workers, desc="biased models")
     for ds, bench in data.items():
         print(bench.describe())
         f_b = biased_model(bench, biased_cfg, "gce", q)
         prof = gradient_profile(f_b, bench.train, k=k, lam=lam)
 
-        def add(name, model):
-            rows.append({"seed": seed, "data": ds, "variant": name, **accuracy_row(model, bench)})
+        def add(name, fn, *args, **kwargs):
+            plan.append((ds, name, bench, fn, args, kwargs))
 
         if ds == "CM-lambda":  # Table 11
             for value in lambdas:
-                add(f"lambda={value:g}", debiased_model(bench, cfg, lambda_probability(prof, value, target_ess),
-                                                        desc=f"lambda {value:g}"))
+                add(f"lambda={value:g}", debiased_model, bench, cfg, lambda_probability(prof, value, target_ess),
+                    desc=f"lambda {value:g}")
             continue
         p_s = lambda_probability(prof, lam, target_ess)
         p_mass.append({"data": ds, "seed": seed, "mass": 100 * float(p_s[~bench.train.major].sum() / p_s.sum())})
-        add("PGD", debiased_model(bench, cfg, p_s, desc=f"PGD {ds}"))
-        add("PGD (reweight)", debiased_model(bench, cfg, p_s, mode="reweight", desc=f"reweight {ds}"))
+        add("PGD", debiased_model, bench, cfg, p_s, desc=f"PGD {ds}")
+        add("PGD (reweight)", debiased_model, bench, cfg, p_s, mode="reweight", desc=f"reweight {ds}")
         for name in baselines:
-            add(name, method_model(name, bench, cfg))
-        add("published", debiased_model(bench, cfg, metric_probability(f_b, bench.train.x, bench.train.y, "gradnorm",
-                                                                         p_norm),
-                                        sampler="published", init=f_b, desc=f"published {ds}"))
+            add(name, method_model, name, bench, cfg)
+        add("published", debiased_model, bench, cfg,
+            metric_probability(f_b, bench.train.x, bench.train.y, "gradnorm", p_norm),
+            sampler="published", init=f_b, desc=f"published {ds}")
         if ds == "CM":  # Appendix H, other metrics
             for metric in metrics:
-                add(metric, debiased_model(bench, cfg, metric_probability(f_b, bench.train.x, bench.train.y, metric),
-                                           desc=metric))
+                add(metric, debiased_model, bench, cfg, metric_probability(f_b, bench.train.x, bench.train.y, metric),
+                    desc=metric)
         if ds == "WM":  # impact of GCE: the same method on a CE-trained biased model
             f_ce = biased_model(bench, biased_cfg, "ce")
             p_ce = lambda_probability(gradient_profile(f_ce, bench.train, k=k, lam=lam), lam, target_ess)
-            add("PGD (CE-biased)", debiased_model(bench, cfg, p_ce, desc="PGD CE-biased"))
+            add("PGD (CE-biased)", debiased_model, bench, cfg, p_ce, desc="PGD CE-biased")
+    warm_cache([(fn, args, {**kw, "progress": False}) for *_, fn, args, kw in plan], workers, desc="de-biased models")
+    rows += [{"seed": seed, "data": ds, "variant": name, **accuracy_row(fn(*args, **kw), bench)}
+             for ds, name, bench, fn, args, kw in plan]
 results = pd.DataFrame(rows)
 mean = results.groupby(["data", "variant"])[["val", "major", "minor", "avg"]].mean()
 std = results.groupby(["data", "variant"])[["val", "major", "minor", "avg"]].std()

@@ -47,6 +47,7 @@ if "google.colab" in sys.modules:
 profile = "quick"
 bias_ratios = [0.99, 0.995]  # Figure 4c: one biased model per ratio
 matrix_ratio = 0.995  # Figure 14 and Figure 4a/b
+matrix_seeds = [0, 1, 2]  # Figure 14: one biased model per seed; the table averages them, the figure shows the first
 difficulty = 0.0001
 n_train = 10000  # MNIST training images used (None: all 60k)
 n_test = 4000  # test images (None: all 10k)
@@ -71,6 +72,8 @@ data_root = None
 device = "auto"
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -213,22 +216,42 @@ print(run4.claims().to_string(index=False))
 # p_S is reported beside it.
 
 # %%
-prof = profiles[matrix_ratio]
-probabilities = {"w/o": torch.ones(len(prof.y), dtype=torch.float64), **score_probabilities(prof, target_ess)}
-literal_s, _ = pgd.sampling_probability(prof.log_s, "literal")
-matrices = {name: sampling_matrix(p, prof.y, prof.bias, 10)
-            for name, p in {**probabilities, "p_S literal": literal_s}.items()}
-summary14 = pd.DataFrame({
-    name: {"uniformity": uniformity(matrices[name]), "minority mass (%)": 100 * float(p[~prof.major].sum() / p.sum()),
-           "effective sample size": pgd.effective_sample_size(p)}
-    for name, p in {**probabilities, "p_S literal": literal_s}.items()}).T
+def matrix_summary(prof):
+    """The (label, colour) sampling matrices of one biased model's scores and, per probability, the matrix's
+    uniformity, the share of the mass on the minority and the effective sample size."""
+    probabilities = {"w/o": torch.ones(len(prof.y), dtype=torch.float64), **score_probabilities(prof, target_ess)}
+    probabilities["p_S literal"] = pgd.sampling_probability(prof.log_s, "literal")[0]
+    matrices = {name: sampling_matrix(p, prof.y, prof.bias, 10) for name, p in probabilities.items()}
+    summary = pd.DataFrame({name: {"uniformity": uniformity(matrices[name]),
+                                   "minority mass (%)": 100 * float(p[~prof.major].sum() / p.sum()),
+                                   "effective sample size": pgd.effective_sample_size(p)}
+                            for name, p in probabilities.items()}).T
+    return matrices, summary
+
+
+per_seed = {}
+for s in matrix_seeds:
+    if s == seed:
+        prof = profiles[matrix_ratio]
+    else:  # another draw of the data set and another biased model
+        bench_s = colored_mnist(matrix_ratio, difficulty, seed=s, n_train=n_train, n_test=n_test, root=data_root)
+        model_s = biased_model(bench_s, dataclasses.replace(biased_cfg, seed=s), loss="gce", q=q)
+        prof = gradient_profile(model_s, bench_s.train, k=k, lam=lam)
+    per_seed[s] = matrix_summary(prof)
+matrices = per_seed[matrix_seeds[0]][0]
+per_seed_uniformity = pd.DataFrame({s: 100 * summ["uniformity"] for s, (_, summ) in per_seed.items()}).T
+per_seed_uniformity.index.name = "seed"
+print("uniformity U (%) per seed:")
+print(per_seed_uniformity.round(2).to_string())
+summary14 = pd.concat([summ for _, summ in per_seed.values()]).groupby(level=0, sort=False).mean()
 summary14.round(3)
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.9))
 for ax, (name, letter) in zip(axes, (("w/o", "a"), ("p_M", "b"), ("p_D", "c"), ("p_S", "d"))):
     label = {"w/o": "w/o", "p_M": "$p_M(i)$", "p_D": "$p_D(i)$", "p_S": "$p_S(i)$"}[name]
-    plot_matrix(ax, matrices[name], f"({letter}) {label}, {100 * matrix_ratio:g}%  U = {100 * uniformity(matrices[name]):.1f}",
+    plot_matrix(ax, matrices[name], f"({letter}) {label}, {100 * matrix_ratio:g}%, seed {matrix_seeds[0]}  "
+                                    f"U = {100 * uniformity(matrices[name]):.1f}",
                 vmax=1.0)
 fig.tight_layout()
 run14.save_figure(fig)
@@ -244,7 +267,9 @@ values14 = {f"uniformity_{name.replace('/', '').replace('p_', 'p')}": 100 * summ
 values14["uniformity_pS_literal"] = 100 * summary14.loc["p_S literal", "uniformity"]
 for name in ("p_M", "p_D", "p_S"):
     values14[f"minority_mass_{name.replace('p_', 'p')}"] = summary14.loc[name, "minority mass (%)"]
-run14.record(values14, tables={name: m.round(4).tolist() for name, m in matrices.items()})
+run14.record(values14, tables={**{name: m.round(4).tolist() for name, m in matrices.items()},
+                               "uniformity_per_seed": per_seed_uniformity.reset_index().to_dict("records")},
+             seeds=matrix_seeds)
 print(run14.comparison(decimals=1).to_string())
 print(run14.claims().to_string(index=False))
 
