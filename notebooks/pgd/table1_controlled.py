@@ -156,8 +156,8 @@ print(run.claims().to_string(index=False))
 #   fitted in torch. REPAIR's classifier sees the images, not the bias feature.
 # * **Cartoon** rows run only in the full profile: Cartoon Set is not available offline.
 # * **Claims in this profile.** All four hold.
-#   - At CM 99.5%, PGD's minority accuracy is 73.0%, against 0.1-5.3% for the other seven.
-#   - Every method keeps majority accuracy above 95%: LearnedMixin 96.6%, PGD 98.0%, the rest 99.9-100%.
-#   - On Watermarked MNIST, PGD has the best minority accuracy (34.8% against RUBi's 30.4%). Every WM model
-#     is still far from converged, though (majority 24-76%), so this profile shows that claim only weakly.
+#   - At CM 99.5%, PGD's minority accuracy is 74.2%, against 0.0-3.5% for the other seven.
+#   - Every method keeps majority accuracy above 95%: LearnedMixin 96.4%, PGD 98.1%, the rest 99.9-100%.
+#   - On Watermarked MNIST, PGD has the best minority accuracy (34.0% against RUBi's 30.8%). Every WM model
+#     is still far from converged, though (majority 23-77%), so this profile shows that claim only weakly.
 #     The full profile does the paper's training.
