@@ -168,6 +168,23 @@ def test_output_piped_into_head_ends_quietly(project, monkeypatch, capsys):
     assert main(["list"]) == 1  # no BrokenPipeError traceback
 
 
+def test_one_artifact_of_a_notebook_reruns_and_stamps_its_siblings(project, capsys):
+    notebook = project / "notebooks" / "tiny.py"
+    notebook.write_text(NOTEBOOK + 'other = start("p/b", globals())\nother.record({"y": value})\n')
+    doc = yaml.safe_load((project / "papers.yaml").read_text())
+    doc["papers"][0]["artifacts"].append(dict(doc["papers"][0]["artifacts"][0], id="p/b", claims=[],
+                                              paper_values={"source": "Table 0", "values": {}}))
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["reproduce", "--artifact", "p/a", "--dry-run"]) == 0
+    assert "p/a, p/b" in capsys.readouterr().out  # one run makes both
+    assert main(["reproduce", "--artifact", "p/a"]) == 0
+    stamps = [json.loads((project / "figures" / "p" / f"{n}.json").read_text())["fingerprint"] for n in "ab"]
+    assert stamps[0] and stamps[0] == stamps[1]
+    capsys.readouterr()
+    assert main(["reproduce", "--dry-run"]) == 0
+    assert "0 to run" in capsys.readouterr().out
+
+
 def test_paper_and_artifact_can_be_repeated(project, capsys):
     manifest = yaml.safe_load((project / "papers.yaml").read_text())
     other = json.loads(json.dumps(manifest["papers"][0]))

@@ -98,6 +98,17 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
         key = (str(art.notebook), json.dumps(params, sort_keys=True, default=str))
         run = runs.setdefault(key, Run(art.notebook, profile, params))
         run.artifacts.append(art)
+    # A notebook records every artifact it makes: the selected artifacts' siblings (same notebook, same
+    # parameters) join their run, so that they are stamped with it rather than rewritten and left stale.
+    chosen_ids = {a.id for a in selected}
+    for art in manifest.artifacts:
+        if art.id not in chosen_ids and profile in art.profiles:
+            key = (str(art.notebook), json.dumps(run_parameters(art, profile, overrides), sort_keys=True, default=str))
+            if key in runs:
+                runs[key].artifacts.append(art)
+    order = {a.id: i for i, a in enumerate(manifest.artifacts)}
+    for run in runs.values():
+        run.artifacts.sort(key=lambda a: order[a.id])
     for run in runs.values():
         run.fingerprint = run_fingerprint(run.notebook, run.params, profile)
         results = [load_result(manifest.root, a, profile) for a in run.artifacts]

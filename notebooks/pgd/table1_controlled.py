@@ -76,7 +76,7 @@ print("Cartoon rows:", "included" if "cartoon" in datasets else
 # %% [markdown]
 # ## Train every method once per (data set, bias ratio, seed)
 # Quick profile: one seed, the 99.5% ratio, a training subset and 3 epochs, the last at lr x0.001 (a larger
-# step than Table 4's), so that the notebook trains its 16 models in about 15 minutes on a 2-core CPU. The
+# step than Table 4's), so that the notebook trains its 16 models in about 10 minutes on a quiet 2-core CPU (9.5 measured; 16.7 on a loaded host). The
 # full profile is the paper's protocol: Table 4's settings for 100 epochs, three seeds, all ratios and data
 # sets. On a CPU the models of each data set train `workers` at a time in worker processes, one thread each
 # (`debiaskit.parallel`); then the loop below reads them from the cache. Every model is cached by its
