@@ -88,6 +88,9 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
     if artifacts:
         chosen = {manifest.artifact(name).id for name in artifacts}
         selected = [a for a in manifest.artifacts if a.id in chosen]
+    def run_key(art: Artifact, params: dict) -> tuple:
+        return str(art.notebook), json.dumps(params, sort_keys=True, default=str)
+
     runs: dict[tuple, Run] = {}
     for art in selected:
         if profile not in art.profiles:
@@ -95,20 +98,15 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
         if overrides:
             check_overrides(art.notebook, overrides)
         params = run_parameters(art, profile, overrides)
-        key = (str(art.notebook), json.dumps(params, sort_keys=True, default=str))
-        run = runs.setdefault(key, Run(art.notebook, profile, params))
-        run.artifacts.append(art)
-    # A notebook records every artifact it makes: the selected artifacts' siblings (same notebook, same
-    # parameters) join their run, so that they are stamped with it rather than rewritten and left stale.
-    chosen_ids = {a.id for a in selected}
+        runs.setdefault(run_key(art, params), Run(art.notebook, profile, params))
+    # A notebook records every artifact it makes, so each run takes all of them, in manifest order: the
+    # selected ones and their siblings (same notebook, same parameters), which are then stamped with it
+    # rather than rewritten and left stale.
     for art in manifest.artifacts:
-        if art.id not in chosen_ids and profile in art.profiles:
-            key = (str(art.notebook), json.dumps(run_parameters(art, profile, overrides), sort_keys=True, default=str))
-            if key in runs:
-                runs[key].artifacts.append(art)
-    order = {a.id: i for i, a in enumerate(manifest.artifacts)}
-    for run in runs.values():
-        run.artifacts.sort(key=lambda a: order[a.id])
+        if profile in art.profiles:
+            run = runs.get(run_key(art, run_parameters(art, profile, overrides)))
+            if run is not None:
+                run.artifacts.append(art)
     for run in runs.values():
         run.fingerprint = run_fingerprint(run.notebook, run.params, profile)
         results = [load_result(manifest.root, a, profile) for a in run.artifacts]
