@@ -28,8 +28,17 @@ METHOD_ORDER = ("vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "
 
 def build_benchmark(dataset: str, bias_ratio: float, seed: int = 0, difficulty: float | None = None,
                     n_train: int | None = None, n_test: int | None = None, test_minority: float | str = 0.5,
-                    root: str | None = None) -> BiasedBenchmark:
-    """One of the draft's controlled benchmarks (Section 6.1.1) by name."""
+                    root: str | None = None, label_noise: float = 0.0) -> BiasedBenchmark:
+    """One of the draft's controlled benchmarks (Section 6.1.1) by name; ``label_noise`` flips that share of
+    its training and validation labels (Appendix B.3, :func:`debiaskit.data.label_noise.with_label_noise`)."""
+    from debiaskit.data.label_noise import with_label_noise
+
+    return with_label_noise(_clean_benchmark(dataset, bias_ratio, seed, difficulty, n_train, n_test, test_minority,
+                                             root), label_noise)
+
+
+def _clean_benchmark(dataset: str, bias_ratio: float, seed: int, difficulty: float | None, n_train: int | None,
+                     n_test: int | None, test_minority: float | str, root: str | None) -> BiasedBenchmark:
     if dataset == "colored_mnist":
         from debiaskit.data.colored_mnist import colored_mnist
 

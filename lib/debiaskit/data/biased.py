@@ -13,18 +13,26 @@ class BiasedSplit:
 
     ``x`` float32 images in [0, 1] of shape [N, C, H, W]; ``y`` target labels; ``bias`` the bias
     attribute (same label space as ``y`` for CM/WM); ``major`` True where the bias attribute agrees
-    with the target (the majority set M), False for the minority set m.
+    with the target (the majority set M), False for the minority set m. With noisy labels
+    (:mod:`debiaskit.data.label_noise`), ``noisy`` marks the flipped samples and ``clean_y`` holds their
+    true labels (``major`` is then about the true label); both are ``None`` for clean labels.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     bias: torch.Tensor
     major: torch.Tensor = field(default=None)  # type: ignore[assignment]
+    noisy: torch.Tensor | None = None
+    clean_y: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.x)
         if not (len(self.y) == len(self.bias) == n):
             raise ValueError(f"x, y and bias must have the same length, got {n}, {len(self.y)}, {len(self.bias)}")
+        for name in ("noisy", "clean_y"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{name} must have one entry per sample, got {len(value)} for {n}")
         if self.major is None:
             self.major = self.y == self.bias
 
@@ -33,7 +41,8 @@ class BiasedSplit:
 
     def subset(self, index: torch.Tensor) -> "BiasedSplit":
         """The samples at ``index`` (a bool mask or integer indices)."""
-        return BiasedSplit(self.x[index], self.y[index], self.bias[index], self.major[index])
+        return BiasedSplit(self.x[index], self.y[index], self.bias[index], self.major[index],
+                           _index(self.noisy, index), _index(self.clean_y, index))
 
     @property
     def minority_ratio(self) -> float:
@@ -41,7 +50,16 @@ class BiasedSplit:
         return float((~self.major).float().mean()) if len(self) else 0.0
 
     def to(self, device: torch.device | str) -> "BiasedSplit":
-        return BiasedSplit(self.x.to(device), self.y.to(device), self.bias.to(device), self.major.to(device))
+        return BiasedSplit(self.x.to(device), self.y.to(device), self.bias.to(device), self.major.to(device),
+                           _to(self.noisy, device), _to(self.clean_y, device))
+
+
+def _index(t: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor | None:
+    return None if t is None else t[index]
+
+
+def _to(t: torch.Tensor | None, device: torch.device | str) -> torch.Tensor | None:
+    return None if t is None else t.to(device)
 
 
 @dataclass
