@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from debiaskit.analysis.denoising import auroc, kept_counts, separation, split_quality
+from debiaskit.analysis.denoising import auroc, group_means, kept_counts, separation, split_quality
 from debiaskit.baselines.denoising import denoised_benchmark, noise_model, warm_models
 from debiaskit.baselines.fine import (alignment_scores, class_direction, fine_split_features, gmm_clean_posterior)
 from debiaskit.baselines.suite import trained_model
@@ -93,6 +93,11 @@ def test_split_and_quality_on_hand_made_logits():
     assert kept_counts(data, split.clean) == {"clean_major": 3, "clean_minor": 1, "noisy_major": 0, "noisy_minor": 0}
     sep = separation(data, split)
     assert sep["auroc_compensated_noisy_vs_clean"] == 1.0 and sep["auroc_loss_noisy_vs_clean_minor"] == 1.0
+    means = group_means(data, split)
+    assert means["mean_loss_noisy_major"] == pytest.approx(1.0)  # the largest loss, normalised by itself
+    assert means["mean_entropy_clean_minor"] == pytest.approx(1.0)  # the most uncertain sample
+    assert means["mean_loss_clean_major"] == pytest.approx(float(loss[:3].mean() / loss.max()))
+    assert means["mean_loss_noisy_minor"] is None
 
 
 def test_auroc_is_the_mann_whitney_statistic_with_infinite_scores():

@@ -74,6 +74,18 @@ def separation(data: BiasedSplit, split: DenoiseSplit) -> dict[str, float | None
     return out
 
 
+def group_means(data: BiasedSplit, split: DenoiseSplit) -> dict[str, float | None]:
+    """Mean loss L and mean entropy H of each group, both divided by their maximum over ``data`` (as Figure 6's
+    axes are): where the groups sit in the plot. ``None`` for an empty group."""
+    l_max = float(split.loss.max()) or 1.0
+    h_max = float(split.entropy.max()) or 1.0
+    out: dict[str, float | None] = {}
+    for name, mask in group_masks(data).items():
+        out[f"mean_loss_{name}"] = float(split.loss[mask].mean()) / l_max if mask.any() else None
+        out[f"mean_entropy_{name}"] = float(split.entropy[mask].mean()) / h_max if mask.any() else None
+    return out
+
+
 def plot_entropy_vs_loss(ax, data: BiasedSplit, split: DenoiseSplit, title: str, max_points: int = 4000,
                          seed: int = 0) -> None:
     """Figure 6's scatter: softmax entropy against CE loss, both divided by their maximum, one colour per
