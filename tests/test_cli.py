@@ -55,6 +55,29 @@ def test_unknown_parameter_is_a_short_error(project, capsys):
     assert "tiny.py has no parameter 'valeu'" in err and "value" in err and "Traceback" not in err
 
 
+def test_set_values_are_checked_against_the_parameter_types(project, capsys):
+    assert main(["reproduce", "--artifact", "p/a", "--set", "value=abc", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "value expects a number (its default is 3.0), got 'abc'" in err and "Traceback" not in err
+    assert main(["reproduce", "--artifact", "p/a", "--set", "seed=1.5", "--dry-run"]) == 2
+    assert "seed expects an integer" in capsys.readouterr().err
+    for ok in ("value=2", "value=2.5", "seed=3", "data_root=/tmp/x", "data_root=None"):
+        assert main(["reproduce", "--artifact", "p/a", "--set", ok, "--dry-run"]) == 0, ok
+
+
+def test_type_rules_for_nested_and_special_defaults():
+    from debiaskit.reproduce import _type_problem
+
+    assert _type_problem("seeds", [0], [0, 1]) is None
+    assert "seeds[1] expects an integer" in _type_problem("seeds", [0], [0, "x"])
+    assert _type_problem("panels", [[0.1, 0.9]], [[0, 1]]) is None
+    assert "train['epochs'] expects an integer" in _type_problem("train", {"epochs": 3}, {"epochs": "3"})
+    assert _type_problem("train", {"epochs": 3}, {"lr": 0.1}) is None  # new keys are the notebook's to judge
+    assert _type_problem("workers", "auto", 1) is None and _type_problem("workers", "auto", "auto") is None
+    assert "true or false" in _type_problem("flag", True, 1)
+    assert _type_problem("n_train", 8000, None) is None and _type_problem("data_root", None, "/d") is None
+
+
 def test_unknown_artifact(project, capsys):
     assert main(["reproduce", "--artifact", "p/zzz", "--dry-run"]) == 2
     assert "no artifact 'p/zzz'" in capsys.readouterr().err
@@ -204,3 +227,72 @@ def test_paper_and_artifact_can_be_repeated(project, capsys):
     assert "2 notebook run(s)" in capsys.readouterr().out
     assert main(["reproduce", "--paper", "p", "--paper", "nope", "--dry-run"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+SLOW_NOTEBOOK = '''# %% [markdown]
+# # slow: trains a cached model, then waits for a release file
+
+# %% tags=["parameters"]
+profile = "quick"
+seed = 0
+data_root = None
+
+# %% tags=["nbval-check-output"]
+import os, time
+from pathlib import Path
+import torch
+from debiaskit.artifacts import start
+from debiaskit.cache import cached_model
+
+run = start("p/slow", globals())
+def fit(model):
+    with open(os.environ["FITS_LOG"], "a") as log:
+        log.write("fit\\n")
+    torch.nn.init.constant_(model.weight, 2.0)
+model, _ = cached_model({"tiny": 1}, lambda: torch.nn.Linear(1, 1, bias=False), fit)
+release = Path(os.environ["RELEASE_FILE"])
+for _ in range(600):
+    if release.exists():
+        break
+    time.sleep(0.1)
+run.record({"w": float(model.weight.item())})
+'''
+
+
+def test_sigkill_mid_notebook_then_rerun_keeps_finished_work(project, tmp_path):
+    """`reproduce` killed with SIGKILL (with its kernels) while the second notebook runs: on the rerun, the
+    finished artifact is up to date, the cached model is reused, and only the interrupted notebook runs."""
+    import os
+    import signal
+    import time
+
+    (project / "notebooks" / "slow.py").write_text(SLOW_NOTEBOOK)
+    doc = yaml.safe_load((project / "papers.yaml").read_text())
+    slow = dict(doc["papers"][0]["artifacts"][0], id="p/slow", notebook="notebooks/slow.py", claims=[],
+                paper_values={"source": "-", "values": {}}, profiles={"quick": {"profile": "quick"},
+                                                                        "full": {"profile": "full"}})
+    doc["papers"][0]["artifacts"].append(slow)
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    cache, fits, release = tmp_path / "models", tmp_path / "fits.log", tmp_path / "release"
+    env = dict(os.environ, DEBIASKIT_CACHE=str(cache), FITS_LOG=str(fits), RELEASE_FILE=str(release))
+    command = [sys.executable, "-m", "debiaskit.cli", "reproduce"]
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not list(cache.glob("*.pt")) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert list(cache.glob("*.pt")), "the slow notebook never cached its model"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # reproduce and its kernel, mid-notebook
+        proc.wait()
+    first = project / "figures" / "p" / "a.json"
+    stamp = json.loads(first.read_text())["fingerprint"]
+    assert stamp and not (project / "figures" / "p" / "slow.json").exists()
+    release.touch()
+    out = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "1 to run" in out.stdout and "up to date" in out.stdout  # only the interrupted notebook runs
+    assert json.loads(first.read_text())["fingerprint"] == stamp
+    assert json.loads((project / "figures" / "p" / "slow.json").read_text())["values"] == {"w": 2.0}
+    assert fits.read_text().count("fit") == 1  # the model cached before the kill is reused, not retrained

@@ -3,7 +3,7 @@
     debiaskit list                       # papers, artifacts, profiles, estimated times
     debiaskit validate                   # check papers.yaml and every notebook's parameters
     debiaskit reproduce [--paper P ...] [--artifact A ...] [--profile quick|full] [--force] [--dry-run]
-                        [--jobs N] [--set name=value ...]
+                        [--jobs N] [--set name=value ...] [--executor local|ray [--address ADDR]]
     debiaskit report [--profile P] [--json]
     debiaskit nbval-prepare [--profile ci] [--out build/nbval]   # notebooks for CI's nbval run
 """
@@ -85,6 +85,13 @@ def cmd_reproduce(args) -> int:
     overrides = _parse_sets(args.set or [])
     if overrides and not args.artifact:
         raise SystemExit("--set needs --artifact: parameters differ between notebooks")
+    if args.executor == "ray":
+        from debiaskit.ray_executor import RAY_MISSING, available
+
+        if not available():
+            raise SystemExit(f"debiaskit: error: {RAY_MISSING}")
+    if args.address and args.executor != "ray":
+        raise SystemExit("--address is the Ray cluster's: give it with --executor ray")
     if overrides and len({m.artifact(a).notebook for a in args.artifact}) > 1:
         raise SystemExit("--set applies to one notebook: give --artifact only for artifacts of that notebook")
     runs = plan(m, args.profile, args.paper, args.artifact, overrides, args.force)
@@ -110,7 +117,19 @@ def cmd_reproduce(args) -> int:
             tqdm.write(f"  FAILED {r.label}: {exc}")
         bar.update(1)
 
-    if args.jobs > 1:
+    if args.executor == "ray":
+        from debiaskit import ray_executor
+
+        def reported(r, seconds, error) -> None:
+            if error is None:
+                tqdm.write(f"  done {r.label} in {seconds:.0f} s (Ray)")
+            else:
+                failures.append(error)
+                tqdm.write(f"  FAILED {r.label}: {error}")
+            bar.update(1)
+
+        ray_executor.execute_runs(todo, m, build, args.jobs, reported, args.address)
+    elif args.jobs > 1:
         # Each notebook runs in its own kernel process; one thread per kernel keeps the cores apart.
         from concurrent.futures import ThreadPoolExecutor
 
@@ -168,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--dry-run", action="store_true", help="print the plan and estimated time only")
     rp.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
     rp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a notebook parameter")
+    rp.add_argument("--executor", choices=("local", "ray"), default="local",
+                    help="local: notebooks in this machine's kernels, models in a process pool (default); ray: notebooks "
+                         "and model trainings as Ray tasks (pip install 'debiaskit[ray]')")
+    rp.add_argument("--address", help="with --executor ray: the cluster to join (default: $RAY_ADDRESS, else a local one)")
     rp.set_defaults(func=cmd_reproduce)
     rep = sub.add_parser("report", help="paper vs reproduced, and every claim's status")
     rep.add_argument("--profile", default="quick")

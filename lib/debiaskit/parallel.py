@@ -89,6 +89,9 @@ atexit.register(shutdown)
 def warm_cache(calls: Sequence[Call], workers: int | str = "auto", desc: str = "models") -> int:
     """Run ``calls`` in ``workers`` processes and return how many workers ran them (0: none started).
 
+    Under ``debiaskit reproduce --executor ray`` (:mod:`debiaskit.ray_executor`) the calls are Ray tasks of
+    the cluster instead, unless ``workers`` is 1.
+
     Each call trains (or finds) one cached model; calls that need another model (AFLite on Vanilla's
     features) wait for it through the cache's per-entry lock. With one worker, or one call, nothing is
     started and the caller's own loop trains the models in its process. A failing call cancels the
@@ -97,6 +100,10 @@ def warm_cache(calls: Sequence[Call], workers: int | str = "auto", desc: str = "
     n = default_workers() if workers == "auto" else int(workers)
     if n < 1:
         raise ValueError(f"workers must be 'auto' or a positive integer, got {workers!r}")
+    from debiaskit import ray_executor
+
+    if ray_executor.enabled() and calls and (workers == "auto" or n > 1):  # `reproduce --executor ray`
+        return ray_executor.warm_cache(calls, _settings(), desc)
     n = min(n, len(calls))
     if n <= 1:
         return 0

@@ -18,7 +18,7 @@ from debiaskit.artifacts import load_result, result_path
 from debiaskit.cache import library_fingerprint
 from debiaskit.io import atomic_write_json, atomic_write_text
 from debiaskit.manifest import Artifact, Manifest
-from debiaskit.notebook_params import check_overrides, notebook_parameters
+from debiaskit.notebook_params import NotebookParameterError, check_overrides, notebook_parameters
 
 
 class ReproduceError(RuntimeError):
@@ -41,6 +41,46 @@ class Run:
     @property
     def label(self) -> str:
         return ", ".join(a.id for a in self.artifacts)
+
+
+def _kind(default) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list",
+            tuple: "a list", dict: "a mapping"}.get(type(default), type(default).__name__)
+
+
+def _type_problem(name: str, default, value) -> str | None:
+    """Why ``value`` cannot stand where the notebook's ``default`` stands, or ``None`` when it can. ``None`` fits
+    anywhere and anything fits a ``None`` default; an integer fits a float; ``"auto"`` defaults also take an
+    integer (``workers``); lists are checked element-wise against the default's first element, mappings key by key."""
+    if value is None or default is None:
+        return None
+    ok = {bool: lambda v: isinstance(v, bool),
+          int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          str: lambda v: isinstance(v, str) or (default == "auto" and isinstance(v, int) and not isinstance(v, bool)),
+          list: lambda v: isinstance(v, (list, tuple)), tuple: lambda v: isinstance(v, (list, tuple)),
+          dict: lambda v: isinstance(v, dict)}.get(type(default), lambda v: True)
+    if not ok(value):
+        return f"{name} expects {_kind(default)} (its default is {default!r}), got {value!r}"
+    if isinstance(default, (list, tuple)) and default:
+        for i, item in enumerate(value):
+            if (problem := _type_problem(f"{name}[{i}]", default[0], item)):
+                return problem
+    if isinstance(default, dict):
+        for key in set(default) & set(value):
+            if (problem := _type_problem(f"{name}[{key!r}]", default[key], value[key])):
+                return problem
+    return None
+
+
+def check_override_types(notebook: Path, overrides: dict) -> None:
+    """Raise :class:`NotebookParameterError` naming every ``--set`` value whose type does not fit the notebook's
+    default for that parameter (``--set epochs=abc`` where ``epochs = 8``)."""
+    defaults = notebook_parameters(notebook)
+    problems = [p for name, value in overrides.items() if name in defaults
+                and (p := _type_problem(name, defaults[name], value))]
+    if problems:
+        raise NotebookParameterError(f"{Path(notebook).name}: " + "; ".join(problems))
 
 
 def notebook_code(notebook: Path) -> list[str]:
@@ -97,6 +137,7 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
             raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
         if overrides:
             check_overrides(art.notebook, overrides)
+            check_override_types(art.notebook, overrides)
         params = run_parameters(art, profile, overrides)
         runs.setdefault(run_key(art, params), Run(art.notebook, profile, params))
     # A notebook records every artifact it makes, so each run takes all of them, in manifest order: the

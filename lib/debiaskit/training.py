@@ -72,7 +72,9 @@ class TrainResult:
 
 
 def as_float_images(x: torch.Tensor) -> torch.Tensor:
-    """uint8 images to float in [0, 1]; float images unchanged."""
+    """uint8 images to float in [0, 1]; float images unchanged. The one conversion every batch loop of the library
+    applies (training, prediction, scoring, per-sample gradients), so that uint8 and float data sets give the same
+    numbers through every entry point."""
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
@@ -235,7 +237,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, device: s
     """Logits of ``model`` (eval mode) for every row of ``x``, computed in batches."""
     device = resolve_device(device) if device is not None else next(model.parameters()).device
     model.eval()
-    return torch.cat([model(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)])
+    return torch.cat([model(as_float_images(chunk.to(device))).float().cpu() for chunk in x.split(batch_size)])
 
 
 def evaluate(model: nn.Module, split: BiasedSplit, batch_size: int = 1024) -> dict[str, float]:

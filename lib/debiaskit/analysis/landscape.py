@@ -25,6 +25,7 @@ from torch import nn
 from torch.func import functional_call
 
 from debiaskit.pgd.params import eval_mode, model_device
+from debiaskit.training import as_float_images
 
 Direction = dict[str, torch.Tensor]
 
@@ -65,7 +66,7 @@ def mean_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, params: Direct
     total = torch.zeros((), device=dev)
     with eval_mode(model), torch.set_grad_enabled(params is not None and torch.is_grad_enabled()):
         for start in range(0, len(x), batch_size):
-            xb, yb = x[start:start + batch_size].to(dev), y[start:start + batch_size].to(dev)
+            xb, yb = as_float_images(x[start:start + batch_size].to(dev)), y[start:start + batch_size].to(dev)
             logits = model(xb) if params is None else functional_call(model, ({**params, **buffers}), (xb,))
             total = total + F.cross_entropy(logits, yb, reduction="sum")
     return total / len(x)

@@ -25,7 +25,7 @@ from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.biased_model import train_biased_model
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, stage_config
 from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, train
+from debiaskit.training import TrainConfig, as_float_images, train
 
 
 @torch.no_grad()
@@ -33,7 +33,7 @@ def representation(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) ->
     """Phi(x): the model's ``features`` (eval mode) as a float64 array [N, D]."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.features(c.to(device)).cpu() for c in x.split(batch_size)]).double().numpy()
+    return torch.cat([model.features(as_float_images(c.to(device))).cpu() for c in x.split(batch_size)]).double().numpy()
 
 
 def fit_linear_probes(features: torch.Tensor, labels: torch.Tensor, train_masks: torch.Tensor,

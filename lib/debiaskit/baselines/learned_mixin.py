@@ -27,7 +27,7 @@ from torch import nn
 from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, features_and_logits, log_probs_of
 from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, train
+from debiaskit.training import TrainConfig, as_float_images, train
 
 
 def learned_mixin_h_loss(logits: torch.Tensor, log_b: torch.Tensor, gate: torch.Tensor, y: torch.Tensor,
@@ -64,7 +64,7 @@ def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, entropy_w
     ``biased_model`` (Clark et al.'s form)."""
     check_split(train_split)
     main = model_fn()
-    width = features_and_logits(main.eval(), train_split.x[:2])[0].shape[1]
+    width = features_and_logits(main.eval(), as_float_images(train_split.x[:2]))[0].shape[1]
     nets = nn.ModuleDict({"main": main, "gate": make_gate(width, gate_init)})
     log_b_fixed = None
     if biased_model is not None:

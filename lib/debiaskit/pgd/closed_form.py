@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from debiaskit.pgd.params import eval_mode, last_linear, model_device
+from debiaskit.training import as_float_images
 
 
 @torch.no_grad()
@@ -98,7 +99,7 @@ def iter_last_layer_grads(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pa
     dev = torch.device(device) if device is not None else model_device(model)
     for start in range(0, len(x), batch_size):
         rows = slice(start, min(start + batch_size, len(x)))
-        yield rows, last_layer_grads(model, x[rows].to(dev), y[rows].to(dev), parts)
+        yield rows, last_layer_grads(model, as_float_images(x[rows].to(dev)), y[rows].to(dev), parts)
 
 
 def _pnorm(v: torch.Tensor, p: float) -> torch.Tensor:
@@ -122,7 +123,7 @@ def last_layer_grad_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p:
     dev = torch.device(device) if device is not None else model_device(model)
     out = []
     for start in range(0, len(x), batch_size):
-        h, z = features_and_logits(model, x[start:start + batch_size].to(dev))
+        h, z = features_and_logits(model, as_float_images(x[start:start + batch_size].to(dev)))
         r = logit_residual(z, y[start:start + batch_size].to(dev))
         r, h = r.double(), h.double()
         rn, hn = _pnorm(r, p), _pnorm(h, p)

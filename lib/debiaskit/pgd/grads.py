@@ -16,6 +16,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from debiaskit.pgd.params import ParamSelection, eval_mode, model_device, select_parameters
+from debiaskit.training import as_float_images
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss_fn(logits [1, C], target [1]) -> scalar``: the loss of one sample."""
@@ -88,6 +89,6 @@ def iter_per_sample_grads(
     dev = torch.device(device) if device is not None else model_device(model)
     for start in range(0, len(x), batch_size):
         rows = slice(start, min(start + batch_size, len(x)))
-        xb = x[rows].to(dev, non_blocking=True)
+        xb = as_float_images(x[rows].to(dev, non_blocking=True))
         yb = y[rows].to(dev, non_blocking=True)
         yield rows, per_sample_grads(model, xb, yb, params, loss_fn, chunk_size, flatten)

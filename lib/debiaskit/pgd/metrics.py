@@ -20,6 +20,7 @@ from torch import nn
 
 from debiaskit.pgd.closed_form import last_layer_grad_norms
 from debiaskit.pgd.params import eval_mode, model_device
+from debiaskit.training import as_float_images
 
 METRICS = ("softmax", "logit", "loss", "gradnorm")
 
@@ -31,7 +32,7 @@ def logits_of(model: nn.Module, x: torch.Tensor, batch_size: int = 2048, device=
         raise ValueError("cannot score an empty data set")
     dev = torch.device(device) if device is not None else model_device(model)
     with eval_mode(model):
-        return torch.cat([model(chunk.to(dev)).double().cpu() for chunk in x.split(batch_size)])
+        return torch.cat([model(as_float_images(chunk.to(dev))).double().cpu() for chunk in x.split(batch_size)])
 
 
 @torch.no_grad()

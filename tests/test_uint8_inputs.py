@@ -1,0 +1,80 @@
+"""uint8 images (what `train` accepts and converts per batch) work through every public entry point that
+takes images, and give exactly the numbers of the same images as float in [0, 1]."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from debiaskit.baselines import METHODS, run_method
+from debiaskit.baselines.fine import fine_split
+from debiaskit.data.biased import BiasedSplit
+from debiaskit.models import simple_convnet1
+from debiaskit.pgd import debias, denoise, denoise_split, score_samples
+from debiaskit.pgd.debias import SCORES
+from debiaskit.training import TrainConfig, evaluate, predict
+from test_baselines import TOY_OPTIONS
+
+CFG = TrainConfig(epochs=1, batch_size=16, device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _pair(n=48, seed=0) -> tuple[BiasedSplit, BiasedSplit]:
+    """The same images as uint8 and as float = uint8 / 255 (what every entry point converts to)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 10
+    bias = torch.where(torch.rand(n, generator=g) < 0.9, y, (y + 1) % 10)
+    x = (torch.rand(n, 3, 28, 28, generator=g) * 60).to(torch.uint8)
+    x[:, 0] += (bias * 20).to(torch.uint8).view(-1, 1, 1)
+    return BiasedSplit(x, y, bias), BiasedSplit(x.float().div(255.0), y, bias)
+
+
+def _model_fn():
+    torch.manual_seed(0)
+    return simple_convnet1(3, 10)
+
+
+def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_trains_the_same_model_from_uint8(name):
+    as_uint8, as_float = _pair()
+    models = []
+    for split in (as_uint8, as_float):
+        torch.manual_seed(0)
+        models.append(run_method(name, _model_fn, split, CFG, progress=False, **TOY_OPTIONS[name]).model)
+    assert _same_state(*models)
+
+
+@pytest.mark.parametrize("options", [{"variant": "published"}, {"score": "pgd", "k": 20, "lam": 1.0},
+                                     {"score": "pgd", "k": 20, "lam": 1.0, "params": "all"}])
+def test_pgd_debias_and_scores_from_uint8(options):
+    as_uint8, as_float = _pair()
+    outs = [debias(_model_fn, split, CFG, CFG, progress=False, **options) for split in (as_uint8, as_float)]
+    assert torch.equal(outs[0].p_s, outs[1].p_s) and _same_state(outs[0].debiased, outs[1].debiased)
+    model = outs[1].biased
+    for score in SCORES:
+        (pa, _, _), (pb, _, _) = (score_samples(model, s.x, s.y, score=score, k=20) for s in (as_uint8, as_float))
+        assert torch.equal(pa, pb), score
+
+
+def test_denoise_fine_predict_and_evaluate_from_uint8():
+    as_uint8, as_float = _pair()
+    model = _model_fn().eval()
+    assert torch.equal(predict(model, as_uint8.x), predict(model, as_float.x))
+    assert evaluate(model, as_uint8) == evaluate(model, as_float)
+    a, b = (denoise_split(model, s.x, s.y) for s in (as_uint8, as_float))
+    assert torch.equal(a.compensated, b.compensated) and torch.equal(a.clean, b.clean)
+    assert torch.equal(fine_split(model, as_uint8.x, as_uint8.y).scores, fine_split(model, as_float.x, as_float.y).scores)
+    outs = [denoise(_model_fn, split, CFG) for split in (as_uint8, as_float)]
+    assert torch.equal(outs[0][1].clean, outs[1][1].clean) and outs[0][0].x.dtype == torch.uint8
