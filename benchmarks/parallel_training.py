@@ -1,10 +1,11 @@
 """Wall time and peak memory of training several independent cached models: one after another in one
 process with every thread (``sequential``), against :func:`debiaskit.parallel.warm_cache` with one
-one-thread worker process per core (``workers``), in one run, each into its own empty model cache.
+one-thread worker process per core (``workers``) and, with ``--ray``, the same calls as tasks of a local Ray
+instance with one CPU per core (``reproduce --executor ray``), in one run, each into its own empty model cache.
 
 Usage::
 
-    python benchmarks/parallel_training.py [--models 8] [--n-train 10000] [--epochs 1] [--threads 2]
+    python benchmarks/parallel_training.py [--models 8] [--n-train 10000] [--epochs 1] [--threads 2] [--ray]
 """
 
 from __future__ import annotations
@@ -41,12 +42,33 @@ def _worker_peak_rss() -> tuple[int, float]:
     return os.getpid(), float("nan")
 
 
+def _ray_row(calls, cpus: int, cache: str) -> tuple[str, float, float]:
+    """Time the calls as Ray tasks (a local instance with ``cpus`` CPUs, its start-up included) and read the
+    largest peak RSS of its workers."""
+    import os
+
+    import ray
+
+    from debiaskit import parallel, ray_executor
+
+    os.environ["DEBIASKIT_CACHE"] = cache
+    start = time.perf_counter()
+    ray_executor.connect(num_cpus=cpus)
+    ray_executor.warm_cache(calls, parallel._settings(), desc="ray")
+    seconds = time.perf_counter() - start
+    peak = ray.remote(_worker_peak_rss).options(num_cpus=1)
+    peaks = dict(ray.get([peak.remote() for _ in range(cpus)]))
+    ray.shutdown()
+    return f"Ray ({cpus} CPUs, 1 thread per task, incl. start-up)", seconds, max(peaks.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=8)
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="threads of the sequential run = workers")
+    parser.add_argument("--ray", action="store_true", help="add a row for the Ray executor (needs debiaskit[ray])")
     args = parser.parse_args()
 
     import os
@@ -76,6 +98,8 @@ def main() -> None:
         shutdown()
         rows.append((f"workers ({args.threads} processes, 1 thread each, incl. start-up)", seconds,
                      max(peaks.values())))
+        if args.ray:
+            rows.append(_ray_row(calls, args.threads, f"{tmp}/ray"))
     base = rows[0][1]
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.models} models "
           f"(Simple ConvNet-1, CM {args.n_train} images, {args.epochs} epoch(s) each)\n")
