@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -247,8 +249,9 @@ print(run8.claims().to_string(index=False))
 #   best for Blond Hair. One seed per model: single accuracies move by a few points from seed to seed.
 # * **Figure 8's edge.** Specific Mask either hides the mark or misses it, so the sweep is a step: the gap
 #   stays within a few points up to some quantile and jumps to the original model's beyond it. Where the
-#   step falls moves with the run: at q = 0.8 the gap was 4.8 on 2026-12-01's host and 49.3 on
-#   2026-12-02's (the same code and seed, other floating-point kernels, so slightly different maps).
+#   step falls moves with the run: at q = 0.8 the gap was 4.8 on 2026-12-01's host, 49.3 in 2026-12-02's
+#   03:08-03:36 UTC run and 49.5 in its 15:10-15:47 UTC run on another host (the same code and seed, other
+#   floating-point kernels, so slightly different maps).
 # * **Table 1's gaps.** In several of the paper's rows the reported gap differs from |women - men|
 #   computed from its own deltas (Eyeglasses SM and SN, Blond Hair GN and SN, Smiling SN); we compare
 #   column by column.
