@@ -55,6 +55,7 @@ from debiaskit.plotting import image_grid, use_style
 
 use_style()
 run = start("pgd/fig7", globals())
+run1 = start("pgd/fig1", globals())
 cm = colored_mnist(bias_ratio, cm_difficulty, seed=seed, root=data_root)
 wm = watermarked_mnist(bias_ratio, wm_difficulty, seed=seed, root=data_root)
 print(cm.describe())
@@ -66,17 +67,22 @@ print(wm.describe())
 # For every class: `per_class - 1` majority samples and one minority sample from the biased training set.
 
 # %%
-def pick(split, per_class):
-    """Column c holds class c; the last row is a minority sample."""
+def pick_index(split, per_class):
+    """Indices [per_class, 10]: column c holds class c; the last row is a minority sample."""
     rows = []
     for r in range(per_class):
         want_major = r < per_class - 1
         row = []
         for c in range(10):
             idx = ((split.y == c) & (split.major == want_major)).nonzero(as_tuple=True)[0]
-            row.append(split.x[idx[r if want_major else 0]])
+            row.append(idx[r if want_major else 0])
         rows.append(torch.stack(row))
-    return torch.cat(rows)
+    return torch.stack(rows)
+
+
+def pick(split, per_class):
+    """The images of :func:`pick_index`, row by row."""
+    return split.x[pick_index(split, per_class).flatten()]
 
 
 cm_grid = pick(cm.train, per_class)
@@ -90,6 +96,20 @@ image_grid(wm_grid, nrow=10, ax=axes[1])
 axes[1].set_title("Watermarked MNIST (last row: minority)")
 fig.tight_layout()
 run.save_figure(fig)
+plt.show()
+
+# %% [markdown]
+# ## Figure 1: Colored MNIST
+# Section 3.1's illustration: the target attribute is the digit, the bias attribute its colour. The top rows are
+# majority samples ("red-digit 0"), coloured as their class; the bottom row holds minority samples ("orange-digit 0"),
+# coloured as another class.
+
+# %%
+fig1, ax = plt.subplots(figsize=(6, 2.2 * per_class / 3 + 0.4))
+image_grid(cm_grid, nrow=10, ax=ax)
+ax.set_title("Colored MNIST: majority (top rows), minority (bottom row)")
+fig1.tight_layout()
+run1.save_figure(fig1)
 plt.show()
 
 # %% [markdown]
@@ -107,6 +127,12 @@ values = {
 run.record(values)
 print(run.comparison().to_string())
 print(run.claims().to_string(index=False))
+shown = pick_index(cm.train, per_class)
+values1 = {"majority_rows_class_coloured": 100 * float((cm.train.bias[shown[:-1]] == cm.train.y[shown[:-1]]).float().mean()),
+           "minority_row_other_colour": 100 * float((cm.train.bias[shown[-1]] != cm.train.y[shown[-1]]).float().mean())}
+run1.record(values1)
+print(run1.comparison().to_string())
+print(run1.claims().to_string(index=False))
 
 # %% [markdown]
 # ## What differs and why
