@@ -11,7 +11,10 @@ backend; its compile time is reported apart). Each variant runs in a fresh proce
 own); the timed steps are interleaved with a reference step in the same process, and the ratio is to
 that reference, so a load change on a shared machine hits both sides. Usage::
 
-    python benchmarks/training_step.py [--threads 2] [--steps 30] [--variants debiaskit,compile,...]
+    python benchmarks/training_step.py [--threads 2] [--steps 30] [--variants debiaskit,compile,...] [--device cuda]
+
+On ``--device cuda`` each step is timed between two ``torch.cuda.synchronize()`` calls and the memory column is
+the GPU's peak allocation instead of the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -48,7 +51,14 @@ def swap_dropout(model, kind: str):
     return model
 
 
-def _stepper(variant: str, x, y):
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _stepper(variant: str, x, y, device: str = "cpu"):
     """A ``step()`` closure for ``variant`` and the seconds spent preparing it (compilation)."""
     import torch
     import torch.nn.functional as F
@@ -56,7 +66,7 @@ def _stepper(variant: str, x, y):
     from debiaskit.models import simple_convnet1
 
     torch.manual_seed(0)
-    model = simple_convnet1(x.shape[1], 10)
+    model = simple_convnet1(x.shape[1], 10).to(device)
     if variant in ("torch_dropout", "mask_dropout"):
         model = swap_dropout(model, "torch" if variant == "torch_dropout" else "mask")
     if variant == "channels_last":
@@ -73,27 +83,34 @@ def _stepper(variant: str, x, y):
     start = time.perf_counter()
     for _ in range(3):  # warm-up (and compilation for "compile")
         step()
+    _sync(device)
     return step, time.perf_counter() - start
 
 
-def _run(variant: str, threads: int, steps: int, batch: int, channels: int, size: int) -> dict:
+def _run(variant: str, threads: int, steps: int, batch: int, channels: int, size: int, device: str = "cpu") -> dict:
     import torch
 
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(batch, channels, size, size, generator=gen)
-    y = torch.randint(0, 10, (batch,), generator=gen)
-    step, warmup = _stepper(variant, x, y)
-    reference, _ = _stepper("torch_dropout", x, y)
+    x = torch.rand(batch, channels, size, size, generator=gen).to(device)
+    y = torch.randint(0, 10, (batch,), generator=gen).to(device)
+    step, warmup = _stepper(variant, x, y, device)
+    reference, _ = _stepper("torch_dropout", x, y, device)
     timed, ref = 0.0, 0.0
     for _ in range(steps):  # interleaved: variant step, reference step
+        _sync(device)
         start = time.perf_counter()
         step()
+        _sync(device)
         timed += time.perf_counter() - start
         start = time.perf_counter()
         reference()
+        _sync(device)
         ref += time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if device.startswith("cuda"):
+        peak_mib = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"variant": variant, "ms": 1000 * timed / steps, "ref_ms": 1000 * ref / steps,
             "warmup_s": warmup, "peak_mib": peak_mib}
 
@@ -110,6 +127,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=3, help="input channels (3: CM, 1: WM)")
     parser.add_argument("--size", type=int, default=28, help="input height and width (28: CM, 56: WM)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (memory: the GPU's peak allocation)")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -120,12 +138,14 @@ def main() -> None:
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"batch {args.batch} x {args.channels} x {args.size} x {args.size}, {args.steps} timed steps per variant")
     ctx = mp.get_context("spawn")
-    print("| variant | ms / step | torch_dropout ms / step (same process) | time ratio | warm-up (s) | peak RSS (MiB) |")
+    memory = "peak GPU memory (MiB)" if args.device.startswith("cuda") else "peak RSS (MiB)"
+    print(f"device {args.device}")
+    print(f"| variant | ms / step | torch_dropout ms / step (same process) | time ratio | warm-up (s) | {memory} |")
     print("|---|---:|---:|---:|---:|---:|")
     for variant in variants:
         queue = ctx.Queue()
         proc = ctx.Process(target=_child, args=(queue, variant, args.threads, args.steps, args.batch,
-                                                        args.channels, args.size))
+                                                        args.channels, args.size, args.device))
         proc.start()
         row = queue.get()
         proc.join()
