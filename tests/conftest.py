@@ -19,6 +19,18 @@ def _has_mnist() -> bool:
 needs_mnist = pytest.mark.skipif(not _has_mnist(), reason="MNIST not under the data root (set DEBIASKIT_DATA)")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster, and robust on a shared, busy CPU (a test module opts in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT

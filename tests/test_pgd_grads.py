@@ -15,13 +15,7 @@ from debiaskit.pgd import (gather_coordinates, gradient_statistics, last_layer_g
                            per_sample_grads, select_parameters, topk_per_sample_grads)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and robust on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 N = 24
 

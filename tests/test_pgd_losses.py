@@ -12,13 +12,7 @@ from debiaskit.pgd import adjusting_objective, adjusting_weights, gce_loss, gce_
 from debiaskit.training import TrainConfig, train
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and robust on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _batch():

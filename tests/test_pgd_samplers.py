@@ -13,13 +13,7 @@ from scipy import stats
 from debiaskit.pgd import effective_sample_size, multinomial_sampler, published_sampler, rejection_sampler
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and robust on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 P = torch.tensor([1.0, 0.5, 0.25, 0.1, 0.05, 0.8, 0.3, 0.02, 0.6, 0.15], dtype=torch.float64)
 

@@ -15,13 +15,7 @@ from debiaskit.pgd import (aggregate_log_scores, direction_log_scores, effective
                            softmax_scores, temperature_for_ess, training_error, vmf_fit, vmf_log_density, vmf_log_normaliser)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and robust on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _vmf_sample(d: int, kappa: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,12 +18,7 @@ from test_baselines import TOY_OPTIONS
 CFG = TrainConfig(epochs=1, batch_size=16, device="cpu", seed=0)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _pair(n=48, seed=0) -> tuple[BiasedSplit, BiasedSplit]:
