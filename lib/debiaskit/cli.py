@@ -108,27 +108,25 @@ def cmd_reproduce(args) -> int:
     failures = []
     bar = tqdm(total=len(todo), desc="reproduce", unit="notebook")
 
+    def finished(r, seconds: float | None, error: str | None, where: str = "") -> None:
+        if error is None:
+            tqdm.write(f"  done {r.label} in {seconds:.0f} s{where}")
+        else:
+            failures.append(error)
+            tqdm.write(f"  FAILED {r.label}: {error}")
+        bar.update(1)
+
     def one(r) -> None:
         try:
-            seconds = execute(r, m, build)
-            tqdm.write(f"  done {r.label} in {seconds:.0f} s")
+            finished(r, execute(r, m, build), None)
         except ReproduceError as exc:
-            failures.append(str(exc))
-            tqdm.write(f"  FAILED {r.label}: {exc}")
-        bar.update(1)
+            finished(r, None, str(exc))
 
     if args.executor == "ray":
         from debiaskit import ray_executor
 
-        def reported(r, seconds, error) -> None:
-            if error is None:
-                tqdm.write(f"  done {r.label} in {seconds:.0f} s (Ray)")
-            else:
-                failures.append(error)
-                tqdm.write(f"  FAILED {r.label}: {error}")
-            bar.update(1)
-
-        ray_executor.execute_runs(todo, m, build, args.jobs, reported, args.address)
+        ray_executor.execute_runs(todo, m, build, args.jobs,
+                                  lambda r, seconds, error: finished(r, seconds, error, " (Ray)"), args.address)
     elif args.jobs > 1:
         # Each notebook runs in its own kernel process; one thread per kernel keeps the cores apart.
         from concurrent.futures import ThreadPoolExecutor
