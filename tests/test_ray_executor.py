@@ -16,6 +16,8 @@ from debiaskit.cache import cached_model
 from debiaskit.training import TrainConfig, train
 from debiaskit.data.biased import BiasedSplit
 
+from test_cli import project  # noqa: F401  (the command-line tests' tiny project, a fixture)
+
 ray = pytest.importorskip("ray")
 
 
@@ -74,25 +76,15 @@ def test_a_killed_worker_task_is_retried_and_its_model_cached(local_ray, tmp_pat
     assert marker.exists() and len(list((tmp_path / "cache").glob("*.pt"))) == 1
 
 
-def test_reproduce_runs_notebooks_as_ray_tasks(tmp_path):
-    from test_cli import NOTEBOOK  # the tiny project of the command-line tests
-    import yaml
-
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "tiny.py").write_text(NOTEBOOK)
-    art = {"id": "p/a", "kind": "table", "caption": "Table 0: tiny", "notebook": "notebooks/tiny.py",
-           "profiles": {"quick": {"profile": "quick", "value": 3.0}, "full": {"profile": "full", "value": 1.0}},
-           "claims": [{"id": "big", "text": "x is at least 2", "check": 'v["x"] >= 2'}]}
-    paper = {"id": "p", "title": "T", "authors": ["A"], "document": "d.txt", "artifacts": [art]}
-    (tmp_path / "papers.yaml").write_text(yaml.safe_dump({"papers": [paper]}))
+def test_reproduce_runs_notebooks_as_ray_tasks(project, tmp_path):
     env = dict(os.environ, DEBIASKIT_CACHE=str(tmp_path / "cache"), RAY_ADDRESS="")
-    out = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=tmp_path,
+    out = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=project,
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "(Ray)" in out.stderr + out.stdout
-    result = json.loads((tmp_path / "figures" / "p" / "a.json").read_text())
+    result = json.loads((project / "figures" / "p" / "a.json").read_text())
     assert result["values"] == {"x": 3.0} and result["fingerprint"]
-    again = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=tmp_path,
+    again = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=project,
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 to run" in again.stdout
 
