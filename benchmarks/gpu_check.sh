@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check of the full profile: on a machine with a CUDA device, in about 8 minutes, measure the training step,
-# several models trained at once on one GPU (concurrent processes), the patch-attribution batched-vs-loop
-# benchmark, and one full-protocol Table 1 cell (Colored MNIST 99%, Vanilla and PGD, seed 0). Everything lands in
-# one folder, at most eight files.
+# several models trained at once on one GPU (packed into one vmapped step, and as concurrent processes), the
+# patch-attribution batched-vs-loop benchmark, and one full-protocol Table 1 cell (Colored MNIST 99%, Vanilla and
+# PGD, seed 0). Everything lands in one folder, at most nine files.
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]        # OUT_DIR: default $OUT (the device tool's), else build/gpu_check
 #
@@ -40,8 +40,9 @@ run() {  # run NAME SECONDS COMMAND...: one step, its output in $out/NAME, its s
   echo "$name: exit $? after $(( $(date +%s) - t0 )) s" | tee -a "$log"
 }
 
-run training_step.md 90 "$py" benchmarks/training_step.py --device cuda --steps 50 --variants torch_dropout,debiaskit,channels_last
-run parallel_training.md 120 "$py" benchmarks/parallel_training.py --models 8 --threads 4
-run patch_attribution.md 60 "$py" benchmarks/patch_attribution.py --images 2 --loop-positions 300
+run training_step.md 60 "$py" benchmarks/training_step.py --device cuda --steps 50 --variants torch_dropout,debiaskit,channels_last
+run packed_training.md 60 "$py" benchmarks/packed_training.py --device cuda --packs 1 4 16 --n-train 8192 --threads 4
+run parallel_training.md 80 "$py" benchmarks/parallel_training.py --models 8 --threads 4
+run patch_attribution.md 40 "$py" benchmarks/patch_attribution.py --images 2 --loop-positions 300
 run full_protocol_cell.log "$(left)" "$py" benchmarks/full_protocol_cell.py --out "$out/table1_cm99_full.json"
 echo "gpu_check: done in $(( $(date +%s) - start )) s" | tee -a "$log"

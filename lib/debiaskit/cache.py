@@ -105,6 +105,11 @@ def cached_model(config: dict, build: Callable[[], nn.Module], fit: Callable[[nn
     return model, False
 
 
+def is_cached(config: dict, root: str | Path | None = None, code: tuple = ()) -> bool:
+    """Whether :func:`cached_model` would find ``config``'s model without training it."""
+    return (cache_root(root) / f"{config_key(config, code)}.pt").exists()
+
+
 @contextmanager
 def _entry_lock(path: Path):
     """Hold an exclusive advisory lock on ``<entry>.lock`` (POSIX); elsewhere, no lock. The empty lock file

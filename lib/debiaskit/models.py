@@ -6,8 +6,38 @@ as ``fc``, so per-sample gradients of the last layer, CAMs and latent-space meth
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
 import torch
 from torch import nn
+
+MaskSource = Callable[[torch.Size, int, torch.device], torch.Tensor]
+
+
+def draw_keep_mask(shape: torch.Size, threshold: int, device: torch.device,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """:class:`Dropout`'s keep mask for an input of ``shape``: 15-bit integers, four per 64-bit word of
+    ``generator`` (torch's global one by default), kept where they reach ``threshold``."""
+    n = shape.numel()
+    # torch's int64 random_() is uniform on [0, 2^63): each 16-bit lane has 15 uniform low bits
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=device).random_(generator=generator)
+    return (bits.view(torch.int16)[:n] & 0x7FFF).view(shape) >= threshold
+
+
+_mask_sources: list[MaskSource] = []
+
+
+@contextmanager
+def dropout_masks(source: MaskSource) -> Iterator[None]:
+    """Within the block, every :class:`Dropout` takes its keep mask from ``source(shape, threshold, device)``
+    instead of drawing it: packed training (:mod:`debiaskit.packing`) hands each of several vmapped models
+    the masks its own generator would have drawn."""
+    _mask_sources.append(source)
+    try:
+        yield
+    finally:
+        _mask_sources.pop()
 
 
 class Dropout(nn.Module):
@@ -31,10 +61,7 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.threshold == 0:
             return x
-        n = x.numel()
-        # torch's int64 random_() is uniform on [0, 2^63): each 16-bit lane has 15 uniform low bits
-        bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_()
-        keep = (bits.view(torch.int16)[:n] & 0x7FFF).view(x.shape) >= self.threshold
+        keep = (_mask_sources[-1] if _mask_sources else draw_keep_mask)(x.shape, self.threshold, x.device)
         # one float mask holding the scale: x * mask is x * keep * scale exactly, in one pass (and backward)
         scale = torch.full((), 1.0 / (1.0 - self.p), dtype=x.dtype, device=x.device)
         return x * torch.where(keep, scale, 0.0)

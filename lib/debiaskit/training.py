@@ -13,7 +13,9 @@ that was trained.
 
 The optimiser is pluggable too (default: SGD with step decay, as the PGD draft trains; the patch-attribution
 paper passes AdamW through :func:`debiaskit.patchattr.fitting.fit`). Data stay in memory as tensors (uint8
-images are converted per batch); augmentation runs on whole batches (:mod:`debiaskit.augment`).
+images are converted per batch); augmentation runs on whole batches (:mod:`debiaskit.augment`). On an
+accelerator the whole training set is copied to the device once (:func:`stage_on_device`), so a step makes no
+host-to-device copy; on the CPU nothing moves.
 """
 
 from __future__ import annotations
@@ -76,6 +78,26 @@ def as_float_images(x: torch.Tensor) -> torch.Tensor:
     applies (training, prediction, scoring, per-sample gradients), so that uint8 and float data sets give the same
     numbers through every entry point."""
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
+def stage_on_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` where the training steps run: unchanged on the CPU or when already there; otherwise copied to the
+    device once (uint8 images stay uint8, a quarter of float32's memory). When the device has no room for it,
+    ``t`` stays in pinned host memory, so that each batch's copy is asynchronous."""
+    if device.type == "cpu" or t.device == device:
+        return t
+    try:
+        return t.to(device)
+    except torch.OutOfMemoryError:
+        return t.pin_memory()
+
+
+def gather_batch(t: torch.Tensor, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Rows ``idx`` of ``t`` (from :func:`stage_on_device`) on ``device``: an index on the device itself, or a
+    gather into pinned memory and an asynchronous copy when ``t`` stayed on the host."""
+    if t.device == device or device.type == "cpu":
+        return t[idx.to(t.device)].to(device)
+    return t[idx].pin_memory().to(device, non_blocking=True)
 
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -168,7 +190,7 @@ def _recalibration_batches(x_all: torch.Tensor, sampler: Sampler, epoch: int, de
             return
         idx = idx[: limit - seen]
         seen += len(idx)
-        yield as_float_images(x_all[idx]).to(device, non_blocking=True)
+        yield as_float_images(gather_batch(x_all, idx, device))
 
 
 def train(
@@ -199,6 +221,7 @@ def train(
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model.to(device)
+    x_all, y_all = stage_on_device(x_all, device), stage_on_device(y_all, device)
     gen_batches = torch.Generator().manual_seed(cfg.seed)
     gen_aug = torch.Generator().manual_seed(cfg.seed + 1)
     sampler = sampler or shuffled_batches(len(x_all), cfg.batch_size, gen_batches)
@@ -210,8 +233,8 @@ def train(
         model.train()
         total, count = 0.0, 0
         for idx in sampler(epoch):
-            x = as_float_images(x_all[idx]).to(device, non_blocking=True)
-            y = y_all[idx].to(device, non_blocking=True)
+            x = as_float_images(gather_batch(x_all, idx, device))
+            y = gather_batch(y_all, idx, device)
             if cfg.augment and augment is not None:
                 x = augment_batch(x, augment, gen_aug)
             loss = objective(model, x, y, idx.to(device))

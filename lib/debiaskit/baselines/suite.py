@@ -16,7 +16,7 @@ from torch import nn
 
 from debiaskit.baselines.common import ModelFn
 from debiaskit.baselines.registry import DISPLAY_NAMES, run_method
-from debiaskit.cache import cached_model
+from debiaskit.cache import cached_model, is_cached
 from debiaskit.data.biased import BiasedBenchmark
 from debiaskit.models import simple_convnet1, simple_convnet2
 from debiaskit.training import TrainConfig, evaluate
@@ -88,7 +88,7 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
     """
     options = dict(options or {})
     model_fn = model_factory(bench, cfg.seed)
-    config = {"suite": "pgd-table1", "method": method, "options": options, "data": bench.meta, "train": cfg.to_dict()}
+    config = _model_config(method, bench, cfg, options)
     call = dict(options)
     if call.pop("features", None) == "vanilla":
         call["feature_model"] = trained_model("vanilla", bench, cfg, None, progress)
@@ -97,18 +97,58 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
         result = run_method(method, model_fn, bench.train, cfg, progress=progress, **call)
         model.load_state_dict(result.model.state_dict())
 
-    model, _ = cached_model(config, model_fn, fit, code=("baselines", "pgd"))  # the methods' own code
+    model, _ = cached_model(config, model_fn, fit, code=METHOD_CODE)
     return model.eval()
 
 
+METHOD_CODE = ("baselines", "pgd")
+"""The methods' own code, beyond the core training modules, whose changes invalidate a suite model."""
+
+
+def _model_config(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options: dict) -> dict:
+    return {"suite": "pgd-table1", "method": method, "options": options, "data": bench.meta, "train": cfg.to_dict()}
+
+
+def warm_packed_vanilla(bench: BiasedBenchmark, configs: Sequence[TrainConfig], progress: bool = True) -> int:
+    """Train the Vanilla models of ``configs`` (seeds x settings) that the cache lacks, all at once with
+    :func:`debiaskit.packing.train_packed`, and store each under the key :func:`trained_model` reads; configurations
+    that cannot share a step (other epochs, batch size or device) form separate packs. Returns how many were trained."""
+    from debiaskit.augment import AugmentConfig
+    from debiaskit.packing import train_packed
+
+    missing = [c for c in configs if not is_cached(_model_config("vanilla", bench, c, {}), code=METHOD_CODE)]
+    packs: dict[tuple, list[TrainConfig]] = {}
+    for c in missing:
+        packs.setdefault((c.epochs, c.batch_size, c.device, c.augment), []).append(c)
+    for group in packs.values():
+        models = [model_factory(bench, c.seed)() for c in group]
+        results = train_packed(models, bench.train, group, augment=AugmentConfig(), progress=progress,
+                               desc=f"vanilla {bench.name}")
+        for c, res in zip(group, results):
+            state = res.model.state_dict()
+            cached_model(_model_config("vanilla", bench, c, {}), model_factory(bench, c.seed),
+                         lambda model, state=state: model.load_state_dict(state), code=METHOD_CODE)
+    return len(missing)
+
+
 def warm_trained_models(methods: Sequence[str], bench: BiasedBenchmark, configs: Sequence[TrainConfig],
-                        options: dict[str, dict] | None = None, workers: int | str = "auto") -> int:
+                        options: dict[str, dict] | None = None, workers: int | str = "auto",
+                        pack: bool | str = "auto") -> int:
     """Train every (method, configuration) model of ``bench`` into the cache, ``workers`` at a time in
     worker processes (:func:`debiaskit.parallel.warm_cache`); then :func:`trained_model` reads them. Returns
-    the number of workers (0: none started, the caller's loop trains the models)."""
+    the number of workers (0: none started, the caller's loop trains the models).
+
+    ``pack``: train the Vanilla models of several configurations in one vmapped loop first
+    (:func:`warm_packed_vanilla`). ``"auto"`` packs on an accelerator, where one small model leaves the device
+    idle, and not on a CPU, where packing gains nothing (benchmarks/README.md, "Packed training")."""
+    from debiaskit.config import resolve_device
     from debiaskit.parallel import warm_cache
 
     options = options or {}
+    if pack == "auto":
+        pack = len(configs) > 1 and any(resolve_device(c.device).type != "cpu" for c in configs)
+    if pack and "vanilla" in methods and not options.get("vanilla"):
+        warm_packed_vanilla(bench, configs)
     calls = [(trained_model, (m, bench, c, options.get(m)), {"progress": False}) for m in methods for c in configs]
     return warm_cache(calls, workers, desc=bench.name)
 
