@@ -296,3 +296,31 @@ def test_sigkill_mid_notebook_then_rerun_keeps_finished_work(project, tmp_path):
     assert json.loads(first.read_text())["fingerprint"] == stamp
     assert json.loads((project / "figures" / "p" / "slow.json").read_text())["values"] == {"w": 2.0}
     assert fits.read_text().count("fit") == 1  # the model cached before the kill is reused, not retrained
+
+
+def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(project):
+    """A result of the paper's own protocol (here the `full` profile) shows in the quick report with the paper's
+    spread; a cell more than two std and two points away is marked; quick/ci results are not protocol cells."""
+    from debiaskit.manifest import ManifestError, load_manifest
+    from debiaskit.report import build_report, to_markdown
+
+    doc = yaml.safe_load((project / "papers.yaml").read_text())
+    doc["papers"][0]["artifacts"][0]["paper_values"]["std"] = {"x": 0.5}
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["reproduce"]) == 0  # quick: x = 3.0
+    assert build_report(load_manifest(project / "papers.yaml"))["protocol_cells"] == []
+    assert main(["reproduce", "--profile", "full"]) == 1  # full: x = 1.0 fails x >= 2; 1.5 below 2.5: 3 std, < 2 points
+    rep = build_report(load_manifest(project / "papers.yaml"))
+    (cell,) = rep["protocol_cells"]
+    assert (cell["profile"], cell["paper"], cell["paper_std"], cell["reproduced"]) == ("full", 2.5, 0.5, 1.0)
+    assert cell["in_std"] == pytest.approx(-3.0) and cell["within"]
+    md = to_markdown(rep)
+    assert "## Measured with the paper's own protocol" in md and "| 2.50 ± 0.50 | 1.00 | -1.50 | -3.0 | yes |" in md
+    doc["papers"][0]["artifacts"][0]["profiles"]["full"]["value"] = -1.0
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    assert main(["reproduce", "--profile", "full"]) == 1  # its claim (x >= 2) fails now
+    assert not build_report(load_manifest(project / "papers.yaml"))["protocol_cells"][0]["within"]
+    doc["papers"][0]["artifacts"][0]["paper_values"]["std"] = {"y": 0.5}
+    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(ManifestError, match="'y' has a spread but no value"):
+        load_manifest(project / "papers.yaml")

@@ -18,7 +18,7 @@ PAPER_KEYS = {"id", "title", "authors", "venue", "arxiv", "document", "artifacts
 ARTIFACT_KEYS = {"id", "kind", "caption", "notebook", "profiles", "paper_values", "claims", "deviations",
                  "estimated_minutes", "status"}
 CLAIM_KEYS = {"id", "text", "check", "tolerance", "profiles"}
-PAPER_VALUE_KEYS = {"source", "values", "unit"}
+PAPER_VALUE_KEYS = {"source", "values", "unit", "std"}
 KINDS = {"figure", "table"}
 REQUIRED_PROFILES = ("quick", "full")
 
@@ -52,6 +52,8 @@ class Artifact:
     unit: str = "%"
     status: str = ""
     """Why an artifact is not (fully) reproduced in some profile, shown by the report when it did not run."""
+    paper_std: dict[str, float] = field(default_factory=dict)
+    """The paper's spread over runs (its "± std") for those of ``paper_values`` that have one."""
 
     @property
     def name(self) -> str:
@@ -165,6 +167,12 @@ def _artifact(raw: dict, paper_id: str, where: str, root: Path, errors: list[str
     if not isinstance(values, dict) or not all(isinstance(v, (int, float)) for v in values.values()):
         errors.append(f"{where}.paper_values.values: must map names to numbers")
         values = {}
+    std = pv.get("std") or {}
+    if not isinstance(std, dict) or not all(isinstance(v, (int, float)) for v in std.values()):
+        errors.append(f"{where}.paper_values.std: must map names to numbers")
+        std = {}
+    for key in sorted(set(std) - set(values)):
+        errors.append(f"{where}.paper_values.std: {key!r} has a spread but no value in paper_values.values")
     if values and not pv.get("source"):
         errors.append(f"{where}.paper_values: say where in the paper the values come from (source)")
     claims = []
@@ -195,6 +203,7 @@ def _artifact(raw: dict, paper_id: str, where: str, root: Path, errors: list[str
         claims=claims, deviations=[str(d) for d in deviations],
         estimated_minutes={k: float(v) for k, v in (raw.get("estimated_minutes") or {}).items()},
         unit=str(pv.get("unit", "%")), status=str(raw.get("status", "")),
+        paper_std={k: float(v) for k, v in std.items()},
     )
 
 

@@ -34,6 +34,35 @@ def artifact_report(manifest: Manifest, art: Artifact, profile: str) -> dict:
     }
 
 
+PAPER_PROFILES = ("quick", "ci")
+"""Profiles that scale the paper's protocol down; a result under any other (``full``, ``spot``) ran the protocol."""
+
+
+def protocol_cells(manifest: Manifest) -> list[dict]:
+    """Every paper value that a result of the paper's own protocol (a profile outside :data:`PAPER_PROFILES`)
+    reproduced, beside the paper's mean and spread: ``within`` holds when the difference is at most two of the
+    paper's standard deviations or two points, whichever is larger."""
+    cells = []
+    for art in manifest.artifacts:
+        for profile in art.profiles:
+            result = None if profile in PAPER_PROFILES else load_result(manifest.root, art, profile)
+            if not result:
+                continue
+            for key, ours in (result.get("values") or {}).items():
+                paper = art.paper_values.get(key)
+                if paper is None or ours is None:
+                    continue
+                std = art.paper_std.get(key)
+                diff = ours - paper
+                cells.append({"artifact": art.id, "profile": profile, "value": key, "paper": paper, "paper_std": std,
+                              "reproduced": ours, "difference": diff, "in_std": None if not std else diff / std,
+                              "within": abs(diff) <= max(2 * (std or 0.0), 2.0),
+                              "git_revision": result.get("git_revision"), "finished": result.get("finished"),
+                              "runtime_seconds": result.get("runtime_seconds"), "device": result.get("device"),
+                              "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root))})
+    return cells
+
+
 def build_report(manifest: Manifest, profile: str = "quick") -> dict:
     papers = []
     for p in manifest.papers:
@@ -44,7 +73,7 @@ def build_report(manifest: Manifest, profile: str = "quick") -> dict:
         for a in p["artifacts"]:
             for c in a["claims"]:
                 counts[c["status"]] += 1
-    return {"profile": profile, "claims": counts, "papers": papers}
+    return {"profile": profile, "claims": counts, "papers": papers, "protocol_cells": protocol_cells(manifest)}
 
 
 def _fmt(x) -> str:
@@ -61,6 +90,7 @@ def to_markdown(report: dict) -> str:
     out = [f"# Reproduction report ({report['profile']} profile)", "",
            f"Claims: **{c['held']} held**, **{c['failed']} failed**, {c['not run']} not run. "
            "Regenerate with `debiaskit reproduce`; this file is written by `debiaskit report`.", ""]
+    out += _protocol_section(report.get("protocol_cells") or [])
     for p in report["papers"]:
         out += [f"## {p['title']}", f"*{p['venue']}*" + (f", arXiv {p['arxiv']}" if p["arxiv"] else ""), ""]
         if not p["artifacts"]:
@@ -87,6 +117,27 @@ def to_markdown(report: dict) -> str:
             if a["deviations"]:
                 out += ["Deviations from the paper:", ""] + [f"- {d}" for d in a["deviations"]] + [""]
     return "\n".join(out) + "\n"
+
+
+def _protocol_section(cells: list[dict]) -> list[str]:
+    """The cells measured with the paper's own protocol, beside the paper's mean ± std."""
+    if not cells:
+        return []
+    out = ["## Measured with the paper's own protocol", "",
+           "Cells of a `full` or `spot` run (the paper's hyperparameters, epochs and data), not the scaled-down "
+           "quick profile. *Within* means at most two of the paper's standard deviations or two points away.", "",
+           "| artifact | profile | value | paper | reproduced | difference | in paper std | within | run |",
+           "|---|---|---|---:|---:|---:|---:|---|---|"]
+    for c in cells:
+        paper = _fmt(c["paper"]) + (f" ± {c['paper_std']:.2f}" if c["paper_std"] else "")
+        in_std = "–" if c["in_std"] is None else f"{c['in_std']:+.1f}"
+        run = f"{(c['finished'] or '')[:10]}, {c['device'] or '?'}, rev {(c['git_revision'] or '?')[:7]}"
+        if c["runtime_seconds"]:
+            run += f", {c['runtime_seconds'] / 60:.0f} min"
+        out.append(f"| `{c['artifact']}` | {c['profile']} | {c['value']} | {paper} | {_fmt(c['reproduced'])} "
+                   f"| {_fmt(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} "
+                   f"| [{run}]({c['result_file'].removeprefix('figures/')}) |")
+    return out + [""]
 
 
 def artifact_table(manifest: Manifest, report: dict) -> str:
