@@ -46,9 +46,10 @@ def notebook_parameters(path: str | Path) -> dict:
     return params
 
 
-def check_overrides(path: str | Path, overrides: dict) -> None:
-    """Raise a precise error when ``overrides`` names a parameter the notebook does not define."""
-    known = notebook_parameters(path)
+def check_overrides(path: str | Path, overrides: dict, known: dict | None = None) -> None:
+    """Raise a precise error when ``overrides`` names a parameter the notebook does not define (``known``: its
+    parameters, when the caller has parsed them already)."""
+    known = notebook_parameters(path) if known is None else known
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         raise NotebookParameterError(

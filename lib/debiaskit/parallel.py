@@ -55,6 +55,7 @@ def _settings() -> dict[str, str | None]:
 
 
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, settings: dict[str, str | None]) -> None:
+    """One call in a worker (a pool process or a Ray task), under the caller's data and cache roots."""
     for name, value in settings.items():
         if value is None:
             os.environ.pop(name, None)

@@ -84,13 +84,10 @@ def _train_one(fn: Callable[..., Any], args: tuple, kwargs: dict, settings: dict
     """A task: one intra-op thread (as a process-pool worker has), the caller's data and cache roots, one call."""
     import torch
 
-    for name, value in settings.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    from debiaskit.parallel import _run
+
     torch.set_num_threads(1)
-    fn(*args, **kwargs)  # the model is in the cache; nothing is sent back
+    _run(fn, args, kwargs, settings)  # the model is in the cache; nothing is sent back
 
 
 def warm_cache(calls: Sequence[tuple[Callable[..., Any], tuple, dict]], settings: dict[str, str | None],

@@ -73,10 +73,10 @@ def _type_problem(name: str, default, value) -> str | None:
     return None
 
 
-def check_override_types(notebook: Path, overrides: dict) -> None:
+def check_override_types(notebook: Path, overrides: dict, defaults: dict | None = None) -> None:
     """Raise :class:`NotebookParameterError` naming every ``--set`` value whose type does not fit the notebook's
     default for that parameter (``--set epochs=abc`` where ``epochs = 8``)."""
-    defaults = notebook_parameters(notebook)
+    defaults = notebook_parameters(notebook) if defaults is None else defaults
     problems = [p for name, value in overrides.items() if name in defaults
                 and (p := _type_problem(name, defaults[name], value))]
     if problems:
@@ -136,8 +136,9 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
         if profile not in art.profiles:
             raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
         if overrides:
-            check_overrides(art.notebook, overrides)
-            check_override_types(art.notebook, overrides)
+            defaults = notebook_parameters(art.notebook)
+            check_overrides(art.notebook, overrides, defaults)
+            check_override_types(art.notebook, overrides, defaults)
         params = run_parameters(art, profile, overrides)
         runs.setdefault(run_key(art, params), Run(art.notebook, profile, params))
     # A notebook records every artifact it makes, so each run takes all of them, in manifest order: the

@@ -11,19 +11,11 @@ from __future__ import annotations
 import torch
 
 from debiaskit.data.biased import BiasedSplit
-from debiaskit.data.label_noise import noise_groups
+from debiaskit.data.label_noise import group_masks, noise_groups
 from debiaskit.pgd.denoise import DenoiseSplit
 
 GROUPS = ("clean_major", "clean_minor", "noisy_major", "noisy_minor")
 GROUP_LABELS = {"clean_major": "Clean, M", "clean_minor": "Clean, m", "noisy_major": "Noise, M", "noisy_minor": "Noise, m"}
-
-
-def group_masks(data: BiasedSplit) -> dict[str, torch.Tensor]:
-    """Bool masks of the four groups of ``data`` (all samples are clean when ``data.noisy`` is None)."""
-    noisy = data.noisy if data.noisy is not None else torch.zeros(len(data), dtype=torch.bool)
-    major = data.major
-    return {"clean_major": ~noisy & major, "clean_minor": ~noisy & ~major,
-            "noisy_major": noisy & major, "noisy_minor": noisy & ~major}
 
 
 def auroc(positive: torch.Tensor, negative: torch.Tensor) -> float | None:

@@ -11,7 +11,6 @@ Table 2 and Table 16 read one noise model per (data set, bias, noise, seed).
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
 
 from debiaskit.baselines.suite import trained_model
 from debiaskit.data.biased import BiasedBenchmark
@@ -38,12 +37,3 @@ def denoised_benchmark(bench: BiasedBenchmark, cfg: TrainConfig,
     return cleaned, split
 
 
-def warm_models(jobs: Sequence[tuple[str, BiasedBenchmark]], cfg: TrainConfig, options: dict[str, dict] | None = None,
-                workers: int | str = "auto", desc: str = "models") -> int:
-    """Train every ``(method, benchmark)`` model of ``jobs`` into the cache at once, ``workers`` processes at
-    a time (:func:`debiaskit.parallel.warm_cache`), so that models of several benchmarks fill one pool."""
-    from debiaskit.parallel import warm_cache
-
-    options = options or {}
-    calls = [(trained_model, (m, bench, cfg, options.get(m)), {"progress": False}) for m, bench in jobs]
-    return warm_cache(calls, workers, desc=desc)

@@ -142,15 +142,26 @@ def warm_trained_models(methods: Sequence[str], bench: BiasedBenchmark, configs:
     (:func:`warm_packed_vanilla`). ``"auto"`` packs on an accelerator, where one small model leaves the device
     idle, and not on a CPU, where packing gains nothing (benchmarks/README.md, "Packed training")."""
     from debiaskit.config import resolve_device
-    from debiaskit.parallel import warm_cache
 
     options = options or {}
     if pack == "auto":
         pack = len(configs) > 1 and any(resolve_device(c.device).type != "cpu" for c in configs)
     if pack and "vanilla" in methods and not options.get("vanilla"):
         warm_packed_vanilla(bench, configs)
-    calls = [(trained_model, (m, bench, c, options.get(m)), {"progress": False}) for m in methods for c in configs]
-    return warm_cache(calls, workers, desc=bench.name)
+    return warm_models([(m, bench) for m in methods], configs, options, workers, desc=bench.name)
+
+
+def warm_models(jobs: Sequence[tuple[str, BiasedBenchmark]], configs: TrainConfig | Sequence[TrainConfig],
+                options: dict[str, dict] | None = None, workers: int | str = "auto", desc: str = "models") -> int:
+    """Train the model of every ``(method, benchmark)`` of ``jobs`` under every configuration into the cache,
+    ``workers`` processes at a time (:func:`debiaskit.parallel.warm_cache`), so that models of several
+    benchmarks fill one pool. Returns the number of workers (0: none started)."""
+    from debiaskit.parallel import warm_cache
+
+    options = options or {}
+    configs = [configs] if isinstance(configs, TrainConfig) else list(configs)
+    calls = [(trained_model, (m, bench, c, options.get(m)), {"progress": False}) for m, bench in jobs for c in configs]
+    return warm_cache(calls, workers, desc=desc)
 
 
 def accuracy_rows(models: dict[str, nn.Module], bench: BiasedBenchmark) -> list[dict]:

@@ -50,9 +50,15 @@ def with_label_noise(bench: BiasedBenchmark, noise_ratio: float) -> BiasedBenchm
                                meta={**bench.meta, "label_noise": noise_ratio})
 
 
-def noise_groups(split: BiasedSplit) -> dict[str, int]:
-    """Sample counts of the four groups of Table 16: clean/noisy label x majority/minority (true label)."""
+def group_masks(split: BiasedSplit) -> dict[str, torch.Tensor]:
+    """Bool masks of the four groups of Table 16: clean/noisy label x majority/minority (true label); every
+    sample is clean when ``split.noisy`` is None."""
     noisy = split.noisy if split.noisy is not None else torch.zeros(len(split), dtype=torch.bool)
     major = split.major
-    return {"clean_major": int((~noisy & major).sum()), "clean_minor": int((~noisy & ~major).sum()),
-            "noisy_major": int((noisy & major).sum()), "noisy_minor": int((noisy & ~major).sum())}
+    return {"clean_major": ~noisy & major, "clean_minor": ~noisy & ~major,
+            "noisy_major": noisy & major, "noisy_minor": noisy & ~major}
+
+
+def noise_groups(split: BiasedSplit) -> dict[str, int]:
+    """Sample counts of the four groups of :func:`group_masks` (Table 16's rows)."""
+    return {name: int(mask.sum()) for name, mask in group_masks(split).items()}
