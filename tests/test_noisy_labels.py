@@ -9,8 +9,7 @@ import torch.nn.functional as F
 from scipy import stats
 
 from debiaskit.analysis.denoising import auroc, group_means, kept_counts, separation, split_quality
-from debiaskit.baselines.denoising import denoised_benchmark, noise_model
-from debiaskit.baselines.suite import warm_models
+from debiaskit.baselines.denoising import denoised_benchmark, noise_model, warm_models
 from debiaskit.baselines.fine import (alignment_scores, class_direction, fine_split_features, gmm_clean_posterior)
 from debiaskit.baselines.suite import trained_model
 from debiaskit.data.biased import BiasedBenchmark, BiasedSplit

@@ -70,11 +70,11 @@ import pandas as pd
 from debiaskit.analysis.denoising import GROUPS, kept_counts
 from debiaskit.artifacts import start
 from debiaskit.baselines import DISPLAY_NAMES
-from debiaskit.baselines.denoising import denoised_benchmark, noise_model
+from debiaskit.baselines.denoising import denoised_benchmark, noise_model, warm_models
 from debiaskit.baselines.fine import fine_split
-from debiaskit.baselines.suite import SHORT, build_benchmark, summarise, train_config, trained_model, warm_models
+from debiaskit.baselines.suite import SHORT, build_benchmark, summarise, train_config, trained_model
 from debiaskit.data.label_noise import noise_groups
-from debiaskit.plotting import mark_paper_values, use_style
+from debiaskit.plotting import use_style
 from debiaskit.training import evaluate
 
 use_style()
@@ -142,7 +142,8 @@ for ax, metric in zip(axes, ("minor", "major")):
         ax.bar(pos, bars[f"{metric}_mean"], width * 0.95, color=colours[j],
                label="w/o noise" if noise == 0 else f"{100 * noise:g}% noise")
         paper = [run2.artifact.paper_values.get(f"{SHORT[fig5_data]}_n{100 * noise:g}_{m}_without_{metric}") for m in methods]
-        mark_paper_values(ax, pos, paper, "paper (Table 2)" if j == 0 else None)
+        ax.scatter(pos, [np.nan if p is None else p for p in paper], marker="_", s=140, color="black", zorder=3,
+                   label="paper (Table 2)" if j == 0 else None)
     ax.set_xticks(range(len(methods)), [DISPLAY_NAMES[m] for m in methods])
     ax.set_ylim(0, 105)
     ax.set_title(f"{'Minority' if metric == 'minor' else 'Majority'} test accuracy")
@@ -186,7 +187,8 @@ for col, noise in enumerate(table2_noise):
                        label=label if i == 0 else None)
                 paper = [run2.artifact.paper_values.get(
                     f"{SHORT[d]}_n{100 * noise:g}_{m}_{'with' if denoised else 'without'}_{metric}") for m in methods]
-                mark_paper_values(ax, pos, paper, "paper" if (i, k) == (0, 0) else None, size=90)
+                ax.scatter(pos, [np.nan if p is None else p for p in paper], marker="_", s=90, color="black", zorder=3,
+                           label="paper" if (i, k) == (0, 0) else None)
         ax.set_xticks(np.arange(len(methods)) * len(datasets) + (len(datasets) - 1) / 2,
                       [DISPLAY_NAMES[m] for m in methods], rotation=30, ha="right")
         ax.set_ylim(0, 105)
@@ -228,8 +230,8 @@ fig, ax = plt.subplots(figsize=(7, 3.2))
 pos = np.arange(len(GROUPS))
 for k, (key, label, colour) in enumerate((("fine", "FINE", "tab:blue"), ("ours", "De-noising module (Eq. 2)", "tab:orange"))):
     ax.bar(pos + (k - 0.5) * 0.4, shares[key], 0.38, color=colour, label=label)
-    mark_paper_values(ax, pos + (k - 0.5) * 0.4, [run16.artifact.paper_values.get(f"{key}_kept_{g}") for g in GROUPS],
-                      "paper" if k == 0 else None)
+    ax.scatter(pos + (k - 0.5) * 0.4, [run16.artifact.paper_values.get(f"{key}_kept_{g}", np.nan) for g in GROUPS],
+               marker="_", s=140, color="black", zorder=3, label="paper" if k == 0 else None)
 ax.set_xticks(pos, ["Clean, major", "Clean, minor", "Noisy, major", "Noisy, minor"])
 ax.set_ylabel("Samples kept (%)")
 ax.set_ylim(0, 105)

@@ -59,8 +59,8 @@ import pandas as pd
 
 from debiaskit.artifacts import start
 from debiaskit.analysis.denoising import GROUPS, group_means, plot_entropy_vs_loss, separation, split_quality
-from debiaskit.baselines.denoising import noise_model
-from debiaskit.baselines.suite import SHORT, build_benchmark, train_config, warm_models
+from debiaskit.baselines.denoising import noise_model, warm_models
+from debiaskit.baselines.suite import SHORT, build_benchmark, train_config
 from debiaskit.pgd.denoise import denoise_split
 from debiaskit.plotting import use_style
 

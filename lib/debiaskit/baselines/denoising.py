@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from debiaskit.baselines.suite import trained_model
+from debiaskit.baselines.suite import trained_model, warm_models  # noqa: F401 (warm_models: the notebooks import it here)
 from debiaskit.data.biased import BiasedBenchmark
 from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
 from debiaskit.training import TrainConfig
