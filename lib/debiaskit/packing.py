@@ -31,7 +31,7 @@ from debiaskit.config import resolve_device
 from debiaskit.data.biased import BiasedSplit
 from debiaskit.models import Dropout, draw_keep_mask, dropout_masks
 from debiaskit.training import (Objective, Sampler, TrainConfig, TrainResult, _is_tracking_batchnorm,
-                                _recalibration_batches, as_float_images, cross_entropy, gather_batch,
+                                _recalibration_batches, as_float_images, cross_entropy, gather_batch, lr_milestones,
                                 recalibrate_batchnorm, shuffled_batches, stage_on_device)
 
 
@@ -96,15 +96,15 @@ def _dropout_shapes(base: nn.Module, x: torch.Tensor) -> list[tuple[torch.Size, 
 def _learning_rate(cfg: TrainConfig, epoch: int) -> float:
     """``make_optimizer``'s MultiStepLR value during ``epoch`` (multiplied by ``lr_decay`` at each milestone)."""
     lr = cfg.lr
-    milestones = sorted({max(1, int(round(f * cfg.epochs))) for f in cfg.lr_milestones if f * cfg.epochs < cfg.epochs})
-    for m in milestones:
+    for m in lr_milestones(cfg):
         if epoch >= m:
             lr *= cfg.lr_decay
     return lr
 
 
-def _per_model(values: list[float], like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
+def _per_model(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A (K,) vector of per-model settings as a view that broadcasts over stacked parameters ``like``."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
 
 
 def train_packed(
@@ -140,8 +140,11 @@ def train_packed(
         shuffled_batches(len(x_all), c.batch_size, torch.Generator().manual_seed(c.seed)) for c in cfgs]
 
     base = _batch_statistics_only(models[0]).train()
-    params, _ = stack_module_state([m for m in models])
-    params = {k: v.detach().clone() for k, v in params.items() if k in dict(base.named_parameters())}
+    params, _ = stack_module_state(list(models))
+    params = {k: v.detach().clone() for k, v in params.items()}
+    like = next(iter(params.values()))
+    setting = lambda values: torch.tensor(values, dtype=like.dtype, device=like.device)  # noqa: E731
+    weight_decay, momentum = setting([c.weight_decay for c in cfgs]), setting([c.momentum for c in cfgs])
     momentum_buf: dict[str, torch.Tensor | None] = {k: None for k in params}
     shape_cache: dict[tuple, list] = {}
 
@@ -154,7 +157,7 @@ def train_packed(
     histories: list[list[dict]] = [[] for _ in models]
     start = time.perf_counter()
     for epoch in tqdm(range(epochs), desc=f"{desc} ({k_models} models)", disable=not progress, leave=False):
-        lrs = [_learning_rate(c, epoch) for c in cfgs]
+        lrs = setting([_learning_rate(c, epoch) for c in cfgs])  # one copy per epoch, not per step
         totals, count = torch.zeros(k_models, dtype=torch.float64), 0
         for batch in _aligned(samplers, epoch):
             sizes = {len(i) for i in batch}
@@ -174,7 +177,7 @@ def train_packed(
             masks = [torch.stack([draw_keep_mask(shape, threshold, device, g) for g in gen_drop])
                      for shape, threshold in shape_cache[key]]
             grads, losses = step(params, x, y, idx.to(device), masks)
-            _sgd_step(params, grads, momentum_buf, cfgs, lrs)
+            _sgd_step(params, grads, momentum_buf, lrs, momentum, weight_decay)
             totals += losses.detach().double().cpu() * len(batch[0])
             count += len(batch[0])
         for k in range(k_models):
@@ -205,16 +208,15 @@ def _aligned(samplers: Sequence[Sampler], epoch: int):
 
 
 @torch.no_grad()
-def _sgd_step(params: dict, grads: dict, bufs: dict, cfgs: Sequence[TrainConfig], lrs: list[float]) -> None:
+def _sgd_step(params: dict, grads: dict, bufs: dict, lrs: torch.Tensor, momentum: torch.Tensor,
+              weight_decay: torch.Tensor) -> None:
     """``torch.optim.SGD.step`` (momentum, no dampening, weight decay added to the gradient) on stacked
-    parameters, each model with its own learning rate, momentum and weight decay."""
+    parameters, each model with its own learning rate, momentum and weight decay (``(K,)`` vectors)."""
     for name, p in params.items():
-        g = grads[name]
-        wd = _per_model([c.weight_decay for c in cfgs], p)
-        d = g + wd * p
+        d = grads[name] + _per_model(weight_decay, p) * p
         buf = bufs[name]
         if buf is None:
             bufs[name] = buf = d.clone()
         else:
-            buf.mul_(_per_model([c.momentum for c in cfgs], p)).add_(d)
+            buf.mul_(_per_model(momentum, p)).add_(d)
         p.sub_(_per_model(lrs, p) * buf)

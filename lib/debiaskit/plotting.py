@@ -14,13 +14,6 @@ def use_style() -> None:
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "axes.titlesize": "medium"})
 
 
-def mark_paper_values(ax, positions, values, label: str | None = "paper", size: float = 140) -> None:
-    """The paper's numbers as black ticks over bars at ``positions``; a ``None`` value (the paper has no such
-    cell) draws nothing."""
-    ax.scatter(positions, [np.nan if v is None else v for v in values], marker="_", s=size, color="black", zorder=3,
-               label=label)
-
-
 def image_grid(images: torch.Tensor, nrow: int, ax=None, pad: int = 1):
     """Show a batch [N, C, H, W] in [0, 1] as one grid image on ``ax``."""
     from torchvision.utils import make_grid

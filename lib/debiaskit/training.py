@@ -97,7 +97,7 @@ def gather_batch(t: torch.Tensor, idx: torch.Tensor, device: torch.device) -> to
     gather into pinned memory and an asynchronous copy when ``t`` stayed on the host."""
     if t.device == device or device.type == "cpu":
         return t[idx.to(t.device)].to(device)
-    return t[idx].pin_memory().to(device, non_blocking=True)
+    return t[idx.to(t.device)].pin_memory().to(device, non_blocking=True)
 
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -115,12 +115,17 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> Sam
     return sample
 
 
+def lr_milestones(cfg: TrainConfig) -> list[int]:
+    """The epochs after which the learning rate is multiplied by ``cfg.lr_decay`` (Table 4's fractional
+    "LR decay epoch" of ``cfg.epochs``; a milestone at or past the last epoch is dropped)."""
+    return sorted({max(1, int(round(f * cfg.epochs))) for f in cfg.lr_milestones if f * cfg.epochs < cfg.epochs})
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """SGD with momentum and weight decay, step decay at fractional milestones (Appendix A.1)."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    milestones = sorted({max(1, int(round(f * cfg.epochs))) for f in cfg.lr_milestones if f * cfg.epochs < cfg.epochs})
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=cfg.lr_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=lr_milestones(cfg), gamma=cfg.lr_decay)
     return opt, sched
 
 
@@ -233,11 +238,12 @@ def train(
         model.train()
         total, count = 0.0, 0
         for idx in sampler(epoch):
+            idx = idx.to(device)  # once per step: the gathers and the objective share it
             x = as_float_images(gather_batch(x_all, idx, device))
             y = gather_batch(y_all, idx, device)
             if cfg.augment and augment is not None:
                 x = augment_batch(x, augment, gen_aug)
-            loss = objective(model, x, y, idx.to(device))
+            loss = objective(model, x, y, idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

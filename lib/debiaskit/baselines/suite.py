@@ -113,21 +113,21 @@ def warm_packed_vanilla(bench: BiasedBenchmark, configs: Sequence[TrainConfig], 
     """Train the Vanilla models of ``configs`` (seeds x settings) that the cache lacks, all at once with
     :func:`debiaskit.packing.train_packed`, and store each under the key :func:`trained_model` reads; configurations
     that cannot share a step (other epochs, batch size or device) form separate packs. Returns how many were trained."""
-    from debiaskit.augment import AugmentConfig
     from debiaskit.packing import train_packed
 
-    missing = [c for c in configs if not is_cached(_model_config("vanilla", bench, c, {}), code=METHOD_CODE)]
-    packs: dict[tuple, list[TrainConfig]] = {}
-    for c in missing:
-        packs.setdefault((c.epochs, c.batch_size, c.device, c.augment), []).append(c)
+    missing = [(c, key) for c in configs
+               if not is_cached(key := _model_config("vanilla", bench, c, {}), code=METHOD_CODE)]
+    packs: dict[tuple, list[tuple[TrainConfig, dict]]] = {}
+    for c, key in missing:
+        packs.setdefault((c.epochs, c.batch_size, c.device, c.augment), []).append((c, key))
     for group in packs.values():
-        models = [model_factory(bench, c.seed)() for c in group]
-        results = train_packed(models, bench.train, group, augment=AugmentConfig(), progress=progress,
-                               desc=f"vanilla {bench.name}")
-        for c, res in zip(group, results):
+        cfgs = [c for c, _ in group]
+        models = [model_factory(bench, c.seed)() for c in cfgs]
+        results = train_packed(models, bench.train, cfgs, progress=progress, desc=f"vanilla {bench.name}")
+        for (c, key), res in zip(group, results):
             state = res.model.state_dict()
-            cached_model(_model_config("vanilla", bench, c, {}), model_factory(bench, c.seed),
-                         lambda model, state=state: model.load_state_dict(state), code=METHOD_CODE)
+            cached_model(key, model_factory(bench, c.seed), lambda model, state=state: model.load_state_dict(state),
+                         code=METHOD_CODE)
     return len(missing)
 
 
