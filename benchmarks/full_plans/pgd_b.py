@@ -1,5 +1,5 @@
-"""Full-profile training plans of five PGD notebooks (Table 1, the oracle Tables 5-7, the sensitivity analyses,
-the two noisy-label notebooks).
+"""Full-profile training plans of six PGD notebooks (Table 1, the oracle Tables 5-7, the real-world Tables 3 and
+8-10, the sensitivity analyses, the two noisy-label notebooks).
 
 One ``plan_<notebook>(params) -> list[Training]`` per notebook; ``params`` is the notebook's ``parameters`` cell
 merged (shallowly, as ``debiaskit.reproduce.run_parameters`` does) with the ``full`` profile of its artifacts in
@@ -10,7 +10,8 @@ Where the numbers come from (read from the library and the notebooks):
 * Training-set sizes. Colored and Watermarked MNIST take all 60,000 MNIST training images (or ``n_train`` of them)
   and hold 10% out as the biased validation split (``data.biased.split_validation``): 54,000 training images.
   Images: CM 3x28x28, WM 1x56x56 (``data.watermarked_mnist.CANVAS``), Cartoon 3x64x64 (``image_size`` 64).
-  Cartoon ignores ``n_train``; its size depends on the Cartoon Set release on disk, which is not on this machine.
+  Cartoon reads ``n_train`` as the number of avatars (drawn for the stand-in, read for the real set; the full
+  profile reads all of the Cartoon Set release on disk, which is not on this machine).
   ``cartoon_train_size`` gives the *expected* size from the loader's rules: hair_color has 10 variants and
   face_color 11 (the CSV layout, ``tests/test_cartoon.py``); both are merged pairwise over variants 0-7 and the
   rest dropped (8/10 x 8/11 of the avatars usable if uniform and independent); 20% test pool; all majority
@@ -94,8 +95,8 @@ def cartoon_train_size(bias_ratio: float, avatars: int = CARTOON_AVATARS) -> int
 
 
 def train_size(dataset: str, bias_ratio: float, n_train=None) -> int:
-    if dataset == "cartoon":
-        return cartoon_train_size(bias_ratio)  # build_benchmark ignores n_train for Cartoon
+    if dataset == "cartoon":  # build_benchmark reads n_train as the avatars drawn (stand-in) or read (real)
+        return cartoon_train_size(bias_ratio, CARTOON_AVATARS if n_train is None else int(n_train))
     if dataset in ("colored_mnist", "watermarked_mnist"):
         return mnist_train_size(n_train)
     raise ValueError(f"unknown data set {dataset!r}")
@@ -405,7 +406,49 @@ def plan_noisy_debias(params: dict) -> list[Training]:
     return plan.result()
 
 
+# ------------------------------------------------------------------------------ Tables 3, 8, 9, 10
+
+REAL_WORLD_TRAIN = {"bar": 1_941 - int(round(VAL_FRACTION * 1_941)),  # data.bar: 10% of train/ held out
+                    "celeba": 162_770,  # CelebA's official train partition (data.celeba.celeba_makeup)
+                    "imagenet9": 42 * 1_300}  # ImageNet-9's 42 classes, ~1,300 training images each (data.imagenet9)
+
+
+def real_world_train_size(dataset: str, source: str, standin: dict | None) -> int:
+    """Training images of one real-world benchmark: the real set's, or the stand-in's ``n_train`` (less the
+    CelebA stand-in's 10% validation split) with the stand-in builders' defaults."""
+    if source == "real" or dataset == "bar":
+        return REAL_WORLD_TRAIN[dataset]
+    n = int((standin or {}).get("n_train", 4000))
+    return n - int(round(VAL_FRACTION * n)) if dataset == "celeba" else n
+
+
+def plan_realworld(params: dict) -> list[Training]:
+    """PGD Tables 3, 8, 9, 10 (notebooks/pgd/realworld_tables.py): the cell under "## Train every method once per
+    (data set, seed)" trains every method of ``methods`` with ResNet-18 per (data set, seed) through
+    ``warm_real_world`` / ``trained_model`` (cached)."""
+    p = params
+    plan = _Plan()
+    opts = p.get("method_options") or {}
+    for d in p["datasets"]:
+        settings = p["train_settings"][d]
+        epochs, batch = _eb(settings)
+        size = int((p.get("image_size") or {}).get(d) or 128)
+        n = real_world_train_size(d, (p.get("sources") or {}).get(d, "real"), (p.get("standin") or {}).get(d))
+        seeds = p["seeds"][d] if isinstance(p["seeds"], dict) else p["seeds"]
+        for s in seeds:
+            for m in p["methods"]:
+                method, shared_gce = ("pgd", True) if m == "pgd_scratch" else (m, False)
+                key = ("realworld", m, d, s, _freeze(settings))
+                entries = method_entries(method, opts.get(method), "resnet18", (3, size, size), n, epochs, batch,
+                                         f"real-world {d}" + (" (f_d from scratch)" if shared_gce else ""))
+                if shared_gce:  # the GCE-biased model is PGD's row's, from the cache
+                    entries = [t for t in entries if t.method != "gce"]
+                plan.add(key, entries)
+    return plan.result()
+
+
 PLANS = {
+    "notebooks/pgd/realworld_tables.py": plan_realworld,
     "notebooks/pgd/table1_controlled.py": plan_table1,
     "notebooks/pgd/oracle_tables.py": plan_oracle,
     "notebooks/pgd/analysis_sensitivity.py": plan_sensitivity,

@@ -7,6 +7,7 @@ as ``fc``, so per-sample gradients of the last layer, CAMs and latent-space meth
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
@@ -117,34 +118,67 @@ def simple_convnet2(in_channels: int = 3, num_classes: int = 4, dropout: float =
     return SimpleConvNet(in_channels, num_classes, [8, 16, 16, 32, 32], [6, 6, 5, 5, 4], dropout)
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """ImageNet weights were asked for but are neither in torch's cache nor downloadable."""
+
+
+def resnet18_weights_cached() -> bool:
+    """Whether torchvision's ``ResNet18_Weights.IMAGENET1K_V1`` file is already in torch's hub cache."""
+    from torchvision.models import ResNet18_Weights
+
+    name = ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+    return (Path(torch.hub.get_dir()) / "checkpoints" / name).is_file()
+
+
 class ResNetWithFeatures(nn.Module):
-    """torchvision's ResNet-18 with ``features``/``fc`` split out."""
+    """torchvision's ResNet-18 with ``features``/``fc`` split out. With ImageNet weights the input, images in
+    [0, 1], is first normalised by ImageNet's channel mean and std, as the weights expect."""
 
     def __init__(self, num_classes: int, pretrained: bool = False) -> None:
         super().__init__()
         from torchvision.models import ResNet18_Weights, resnet18
 
         weights = ResNet18_Weights.IMAGENET1K_V1 if pretrained else None
-        net = resnet18(weights=weights)
+        try:
+            net = resnet18(weights=weights)
+        except (OSError, RuntimeError) as err:  # offline (URLError is an OSError) or a truncated download
+            target = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+            raise PretrainedWeightsUnavailable(
+                f"ImageNet-pretrained ResNet-18 weights are not in torch's cache and could not be downloaded ({err}). "
+                f"Download {weights.url} to {target} (or run once online), or build the network with "
+                f"pretrained=False to train from scratch.") from err
         self.fc = nn.Linear(net.fc.in_features, num_classes)
         net.fc = nn.Identity()
         self.net = net
+        self.pretrained = pretrained
+        if pretrained:
+            self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std if self.pretrained else x
 
     def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
         n = self.net
-        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        x = n.maxpool(n.relu(n.bn1(n.conv1(self._input(x)))))
         return n.layer4(n.layer3(n.layer2(n.layer1(x))))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.net(self._input(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x))
 
 
 def resnet18(num_classes: int, pretrained: bool = False) -> ResNetWithFeatures:
-    """ResNet-18 (He et al. 2016) for the real-world benchmarks; ``pretrained`` loads ImageNet
-    weights through torchvision (needs internet the first time)."""
+    """ResNet-18 (He et al. 2016) for the real-world benchmarks (PGD draft, Appendix A.1: "pre-trained
+    ResNet-18 provided by Pytorch torchvision, without freezing feature extractor"); ``pretrained`` loads
+    ImageNet weights through torchvision (downloaded the first time; offline without them:
+    :class:`PretrainedWeightsUnavailable`)."""
     return ResNetWithFeatures(num_classes, pretrained)
 
 

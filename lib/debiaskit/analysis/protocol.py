@@ -5,7 +5,8 @@ The canonical full protocol of a controlled benchmark is the full profile of ``p
 ``train_settings`` per data set and ``method_options``); the GCE parameter q and the dimension size K are the
 values PGD runs with under that profile: :func:`debiaskit.pgd.debias`'s defaults unless the profile's
 ``method_options`` for ``pgd`` set them. The real-world columns (BAR, CelebA, ImageNet/ImageNet-A) come from
-the full profiles of ``pgd/table3``, ``pgd/table8``, ``pgd/table9`` and ``pgd/table10`` once those exist.
+the full profile the four real-world tables share (notebooks/pgd/realworld_tables.py), read from
+``pgd/table10`` (BAR), ``pgd/table8`` (CelebA) and ``pgd/table9`` (ImageNet-9).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from debiaskit.manifest import Manifest
 
 COLUMNS = {"cm": ("colored_mnist", "pgd/table1"), "wm": ("watermarked_mnist", "pgd/table1"),
            "ct": ("cartoon", "pgd/table1"), "bar": ("bar", "pgd/table10"), "celeba": ("celeba", "pgd/table8"),
-           "imagenet": ("imagenet", "pgd/table9")}
+           "imagenet": ("imagenet9", "pgd/table9")}
 """Table 4's columns: key -> (data set name in ``train_settings``, the artifact whose full profile holds it)."""
 
 ROWS = ("lr", "lr_decay", "lr_milestones", "momentum", "weight_decay", "batch_size", "epochs", "gce_q", "k")
@@ -50,7 +51,8 @@ def full_protocol(manifest: Manifest) -> dict[str, dict]:
         cells = {row: settings.get(row) for row in ROWS[:7]}
         cells["gce_q"] = pgd["gce_q"]
         cells["k"] = None if pgd.get("variant") == "published" else pgd["k"]
-        cells["network"] = NETWORKS.get(dataset, "ResNet-18")
+        cells["network"] = NETWORKS.get(dataset) or ("Pretrained ResNet-18" if profile.get("pretrained") is True
+                                                     else "ResNet-18 (from scratch)")
         out[key] = cells
     return out
 

@@ -18,7 +18,7 @@ from debiaskit.baselines.common import ModelFn
 from debiaskit.baselines.registry import DISPLAY_NAMES, run_method
 from debiaskit.cache import cached_model, is_cached
 from debiaskit.data.biased import BiasedBenchmark
-from debiaskit.models import simple_convnet1, simple_convnet2
+from debiaskit.models import resnet18, simple_convnet1, simple_convnet2
 from debiaskit.training import TrainConfig, evaluate
 
 DATASETS = ("colored_mnist", "watermarked_mnist", "cartoon")
@@ -28,17 +28,23 @@ METHOD_ORDER = ("vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "
 
 def build_benchmark(dataset: str, bias_ratio: float, seed: int = 0, difficulty: float | None = None,
                     n_train: int | None = None, n_test: int | None = None, test_minority: float | str = 0.5,
-                    root: str | None = None, label_noise: float = 0.0) -> BiasedBenchmark:
+                    root: str | None = None, label_noise: float = 0.0, source: str = "real") -> BiasedBenchmark:
     """One of the draft's controlled benchmarks (Section 6.1.1) by name; ``label_noise`` flips that share of
-    its training and validation labels (Appendix B.3, :func:`debiaskit.data.label_noise.with_label_noise`)."""
+    its training and validation labels (Appendix B.3, :func:`debiaskit.data.label_noise.with_label_noise`).
+    ``source="standin"`` draws Cartoon's procedural stand-in (:mod:`debiaskit.data.cartoon_standin`) instead
+    of reading Cartoon Set; the MNIST variants are always real. ``n_train`` subsamples the source: MNIST's
+    training images, or Cartoon's avatars (the pool its training, validation and test splits come from)."""
     from debiaskit.data.label_noise import with_label_noise
 
+    if source != "real" and dataset != "cartoon":
+        raise ValueError(f"{dataset} has no stand-in (source={source!r}); it is generated from MNIST, use 'real'")
     return with_label_noise(_clean_benchmark(dataset, bias_ratio, seed, difficulty, n_train, n_test, test_minority,
-                                             root), label_noise)
+                                             root, source), label_noise)
 
 
 def _clean_benchmark(dataset: str, bias_ratio: float, seed: int, difficulty: float | None, n_train: int | None,
-                     n_test: int | None, test_minority: float | str, root: str | None) -> BiasedBenchmark:
+                     n_test: int | None, test_minority: float | str, root: str | None,
+                     source: str = "real") -> BiasedBenchmark:
     if dataset == "colored_mnist":
         from debiaskit.data.colored_mnist import colored_mnist
 
@@ -52,19 +58,31 @@ def _clean_benchmark(dataset: str, bias_ratio: float, seed: int, difficulty: flo
     if dataset == "cartoon":
         from debiaskit.data.cartoon import cartoon
 
-        return cartoon(bias_ratio, seed=seed, root=root)
+        # n_train subsamples the source, as for MNIST: here the avatar pool that train, val and test come from
+        pool = {} if n_train is None else ({"n_avatars": n_train} if source == "standin" else {"limit": n_train})
+        return cartoon(bias_ratio, seed=seed, root=root, source=source, **pool)
     raise ValueError(f"unknown data set {dataset!r}; choose one of {DATASETS}")
 
 
 def model_factory(bench: BiasedBenchmark, seed: int = 0) -> ModelFn:
-    """Simple ConvNet-1 for the MNIST variants, Simple ConvNet-2 for Cartoon (Appendix A.1), built under
-    a fixed seed so that a method's initial weights do not depend on what ran before."""
-    arch = simple_convnet2 if bench.meta.get("dataset") == "cartoon" else simple_convnet1
+    """Simple ConvNet-1 for the MNIST variants, Simple ConvNet-2 for Cartoon, and for a benchmark whose
+    ``meta["network"]`` names it (the real-world ones, :mod:`debiaskit.baselines.realworld`) torchvision's
+    ResNet-18 (Appendix A.1, Table 4's "Network Type"), built under a fixed seed so that a method's initial
+    weights do not depend on what ran before."""
+    network = bench.meta.get("network") or {}
+    if network and network.get("arch") != "resnet18":
+        raise ValueError(f"unknown network {network!r} in the benchmark's meta; only resnet18 is built here")
+
+    def arch() -> nn.Module:
+        if network:
+            return resnet18(bench.num_classes, pretrained=bool(network.get("pretrained")))
+        conv = simple_convnet2 if bench.meta.get("dataset") == "cartoon" else simple_convnet1
+        return conv(bench.in_channels, bench.num_classes)
 
     def build() -> nn.Module:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            return arch(bench.in_channels, bench.num_classes)
+            return arch()
 
     return build
 

@@ -106,13 +106,28 @@ def _biased_indices(target: np.ndarray, bias: np.ndarray, pool: np.ndarray, bias
 
 def cartoon(bias_ratio: float = 0.99, seed: int = 0, root: str | Path | None = None, image_size: int = 64,
             test_fraction: float = 0.2, val_fraction: float = 0.1, hair_groups: Sequence[Sequence[int]] = PAIRS,
-            face_groups: Sequence[Sequence[int]] = PAIRS, limit: int | None = None) -> BiasedBenchmark:
-    """Build the biased Cartoon benchmark with |M|/|D| = ``bias_ratio`` (deterministic for ``seed``)."""
+            face_groups: Sequence[Sequence[int]] = PAIRS, limit: int | None = None, source: str = "real",
+            n_avatars: int = 100_000) -> BiasedBenchmark:
+    """Build the biased Cartoon benchmark with |M|/|D| = ``bias_ratio`` (deterministic for ``seed``).
+
+    ``source="real"`` reads Cartoon Set from the data root; ``source="standin"`` draws ``n_avatars`` avatars
+    of the procedural stand-in (:mod:`debiaskit.data.cartoon_standin`, the avatars drawn under ``seed``) and
+    renders only those the benchmark keeps."""
     if not 0.0 < bias_ratio <= 1.0:
         raise ValueError(f"bias_ratio is |M|/|D| and must be in (0, 1], got {bias_ratio}")
     if len(hair_groups) != len(face_groups):
         raise ValueError("hair_groups and face_groups must define the same number of classes")
-    images, attrs = load_cartoonset(root, image_size, limit)
+    if source not in ("real", "standin"):
+        raise ValueError(f"source must be 'real' (Cartoon Set) or 'standin' (procedural avatars), got {source!r}")
+    if source == "standin":
+        from debiaskit.data.cartoon_standin import render_avatars, sample_avatars
+
+        params = sample_avatars(n_avatars if limit is None else min(limit, n_avatars), seed)
+        attrs = params.attributes
+        render = lambda idx: render_avatars(params.subset(idx), image_size)  # noqa: E731
+    else:
+        images, attrs = load_cartoonset(root, image_size, limit)
+        render = lambda idx: images[torch.from_numpy(idx)]  # noqa: E731
     target = merge_classes(attrs[TARGET], hair_groups)
     bias = merge_classes(attrs[BIAS], face_groups)
     usable = np.flatnonzero((target >= 0) & (bias >= 0))
@@ -126,15 +141,15 @@ def cartoon(bias_ratio: float = 0.99, seed: int = 0, root: str | Path | None = N
     test_idx = _biased_indices(target, bias, test_pool, 0.5, rng)
 
     def split(idx: np.ndarray) -> BiasedSplit:
-        t = torch.from_numpy(idx)
-        return BiasedSplit(images[t].float().div(255.0), torch.from_numpy(target[idx]), torch.from_numpy(bias[idx]))
+        return BiasedSplit(render(idx).float().div(255.0), torch.from_numpy(target[idx]), torch.from_numpy(bias[idx]))
 
     gen = torch.Generator().manual_seed(seed)
     train, val = split_validation(split(train_idx), val_fraction, gen)
     return BiasedBenchmark(
-        name=f"Cartoon {100 * bias_ratio:g}%", train=train, val=val, test=split(test_idx),
+        name=f"Cartoon{' stand-in' if source == 'standin' else ''} {100 * bias_ratio:g}%", train=train, val=val, test=split(test_idx),
         num_classes=len(hair_groups),
         meta={"dataset": "cartoon", "bias_ratio": bias_ratio, "seed": seed, "image_size": image_size,
               "test_fraction": test_fraction, "val_fraction": val_fraction, "limit": limit,
-              "hair_groups": [list(g) for g in hair_groups], "face_groups": [list(g) for g in face_groups]},
+              "hair_groups": [list(g) for g in hair_groups], "face_groups": [list(g) for g in face_groups],
+              "source": source, **({"n_avatars": n_avatars} if source == "standin" else {})},
     )

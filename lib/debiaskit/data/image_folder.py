@@ -1,0 +1,79 @@
+"""Image folders decoded once into uint8 tensors and cached (BAR, ImageNet-9, ImageNet-A).
+
+A folder of JPEG/PNG files is decoded to ``[N, 3, s, s]`` uint8 (shorter side resized to ``s``, then
+centre-cropped) and stored under the model cache's ``data/`` folder, keyed by the file list (names and sizes)
+and ``s``; a later call reads the tensor back instead of decoding again, and a corrupted cache file is
+decoded again (with a warning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from PIL import Image
+
+from debiaskit.config import cache_root
+from debiaskit.data.sources import DataUnavailableError
+from debiaskit.io import atomic_write_bytes
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def list_images(folder: Path, hint: str) -> list[Path]:
+    """The image files of ``folder`` sorted by name; :class:`DataUnavailableError` (with ``hint``) if none."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if not files:
+        raise DataUnavailableError(f"{folder} holds no images; {hint}")
+    return files
+
+
+def decode_image(path: Path, image_size: int, hint: str = "download the data set again") -> torch.Tensor:
+    """One image as uint8 [3, s, s]: the shorter side resized to ``s`` (bilinear), then centre-cropped."""
+    try:
+        with Image.open(path) as im:
+            rgb = im.convert("RGB")
+    except OSError as err:
+        raise DataUnavailableError(f"cannot read {path} ({err}); the file is corrupted: {hint}") from err
+    w, h = rgb.size
+    scale = image_size / min(w, h)
+    rw, rh = max(image_size, round(w * scale)), max(image_size, round(h * scale))
+    rgb = rgb.resize((rw, rh), Image.BILINEAR)
+    left, top = (rw - image_size) // 2, (rh - image_size) // 2
+    rgb = rgb.crop((left, top, left + image_size, top + image_size))
+    return torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(image_size, image_size, 3).permute(2, 0, 1)
+
+
+def _cache_file(name: str, files: Sequence[Path], image_size: int) -> Path:
+    digest = hashlib.sha256(str(image_size).encode())
+    for p in files:
+        digest.update(f"{p.parent.name}/{p.name}:{p.stat().st_size}".encode())
+    return cache_root() / "data" / f"{name}-{image_size}-{digest.hexdigest()[:16]}.pt"
+
+
+def decode_cached(name: str, files: Sequence[Path], labels: Callable[[Path], int] | Sequence[int], image_size: int,
+                  hint: str, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(uint8 images [N, 3, s, s], labels [N])`` of ``files``, decoded once and cached (module docstring).
+    ``labels`` is a label per file or a function of the path."""
+    files = list(files)
+    cache = _cache_file(name, files, image_size)
+    if cache.exists():
+        try:
+            stored = torch.load(cache, weights_only=True)
+            if len(stored["y"]) == len(files):
+                return stored["x"], stored["y"]
+            warnings.warn(f"the cache {cache} holds {len(stored['y'])} images, not {len(files)}; decoding again")
+        except Exception as err:  # a truncated or foreign file: decode again
+            warnings.warn(f"ignoring the unreadable image cache {cache} ({err}); decoding the images again")
+    from tqdm.auto import tqdm
+
+    y = torch.tensor([labels(p) for p in files] if callable(labels) else list(labels), dtype=torch.long)
+    x = torch.stack([decode_image(p, image_size, hint) for p in tqdm(files, desc=name, disable=not progress)])
+    buffer = io.BytesIO()
+    torch.save({"x": x, "y": y}, buffer)
+    atomic_write_bytes(cache, buffer.getvalue())
+    return x, y
