@@ -99,7 +99,10 @@ def test_resnet18_without_weights_offline_gives_a_clear_error(monkeypatch, tmp_p
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    import torchvision.models._api
+
+    # torchvision imported the function by name: patch it where the weights are loaded from
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
     try:
         with pytest.raises(PretrainedWeightsUnavailable, match="pretrained=False"):
             resnet18(4, pretrained=True)
@@ -155,15 +158,15 @@ class _Fixed(torch.nn.Module):
 
 def test_evaluation_row_averages_as_each_table_does():
     y = torch.tensor([0, 0, 1, 1, 2, 2, 2, 2])
-    pred = torch.tensor([0, 1, 1, 1, 2, 0, 0, 0])  # class accuracies 50, 100, 25
+    pred = torch.tensor([0, 1, 1, 1, 2, 0, 0, 0])  # class accuracies 50, 100, 25; overall 50
     x = pred.float().view(-1, 1, 1, 1).expand(-1, 3, 2, 2).contiguous()
-    major = torch.tensor([True, True, True, False, True, False, False, False])
+    major = torch.tensor([True, True, True, True, True, True, False, False])  # majority 4/6 right, minority 0/2
     split = BiasedSplit(x, y, torch.where(major, y, (y + 1) % 3))
-    for dataset, expected in (("bar", (50 + 100 + 25) / 3), ("celeba", (75 + 25) / 2), ("imagenet9", 50.0)):
+    for dataset, expected in (("bar", (50 + 100 + 25) / 3), ("celeba", (200 / 3 + 0) / 2), ("imagenet9", 50.0)):
         row = realworld.evaluation_row(_Fixed(), BiasedBenchmark(dataset, split, split, split, 3, {"dataset": dataset}))
         assert row["avg"] == pytest.approx(expected)
         assert [row[f"class{c}"] for c in range(3)] == pytest.approx([50, 100, 25])
-        assert row["major"] == pytest.approx(75) and row["minor"] == pytest.approx(25)
+        assert row["major"] == pytest.approx(200 / 3) and row["minor"] == pytest.approx(0)
 
 
 def test_real_world_benchmark_refuses_unknown_names():
@@ -197,3 +200,14 @@ def test_build_benchmark_draws_the_cartoon_standin_only_for_cartoon():
     assert bench.meta["source"] == "standin" and bench.meta["n_avatars"] == 4000
     with pytest.raises(ValueError, match="no stand-in"):
         build_benchmark("colored_mnist", 0.99, source="standin")
+
+
+def test_pretrained_and_scratch_resnets_differ_in_repr_but_share_state_dict_keys():
+    """The model caches key PGD's GCE model by repr(model_fn()): the two kinds must not share an entry, and a
+    state_dict of one kind loads into the other (the normalisation constants are not state)."""
+    scratch = ResNetWithFeatures(3)
+    fake_pretrained = ResNetWithFeatures(3)
+    fake_pretrained.pretrained = True  # what pretrained=True sets, without downloading weights
+    assert repr(scratch) != repr(fake_pretrained) and "pretrained=False" in repr(scratch)
+    assert set(scratch.state_dict()) == set(fake_pretrained.state_dict())
+    assert "mean" not in scratch.state_dict()

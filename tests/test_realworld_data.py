@@ -74,8 +74,12 @@ def test_celeba_standin_keeps_celeba_s_group_shares_and_a_balanced_test():
 
 
 def test_standin_make_up_paints_the_mouth_and_gender_picks_the_hair():
-    x, makeup, male = celeba.draw_makeup_faces({(1, 1): 20, (0, 0): 20, (0, 1): 20, (1, 0): 20}, 48, seed=3)
+    x, makeup, male, attrs = celeba.draw_makeup_faces({(1, 1): 20, (0, 0): 20, (0, 1): 20, (1, 0): 20}, 48, seed=3,
+                                                      return_attributes=True)
     assert makeup.sum() == 40 and male.sum() == 40
+    feminine_style = np.isin(attrs["hair"], celeba.FEMININE_HAIR)
+    assert (feminine_style == (male.numpy() == 0)).all()
+    assert (attrs["makeup"] == makeup.numpy()).all()
     params = sample_avatars(4, seed=0)
     params.attributes["makeup"] = np.array([1, 0, 1, 0])
     images, parts = render_avatars(params, 48, return_parts=True)
@@ -122,8 +126,10 @@ def test_imagenet9_loader_on_a_fixture(tmp_path, monkeypatch):
     _write_imagenet(tmp_path)
     bench = imagenet9.imagenet9(root=tmp_path, image_size=8)
     assert bench.num_classes == 9 and bench.train.x.dtype == torch.uint8 and bench.train.x.shape[1:] == (3, 8, 8)
-    assert len(bench.train) == 3 + 3 + 40  # dog and cat fixtures, one image in each of the other 40 classes
-    assert int((bench.train.y == 0).sum()) == 7 and int((bench.train.y == 1).sum()) == 7  # 3 + 4 padding folders
+    # dog and cat fixtures (3 images each), one image in each of the other 40 classes; 10% held out for validation
+    assert len(bench.train) + len(bench.val) == 3 + 3 + 40 and len(bench.val) == 5
+    y = torch.cat([bench.train.y, bench.val.y])
+    assert int((y == 0).sum()) == 7 and int((y == 1).sum()) == 7  # 3 + 4 padding folders
     assert sorted(bench.test.y.tolist()) == [0, 2]  # dog and frog; the class outside ImageNet-9 is ignored
     assert not bool(bench.test.major.any()) and bool(bench.train.major.all())
 
@@ -144,7 +150,15 @@ def test_imagenet9_standin_backgrounds_follow_the_class_in_training_and_never_in
     assert full_major == 900
     assert not bool(bench.test.major.any()) and bool((bench.test.bias != bench.test.y).all())
     assert bench.train.x.dtype == torch.uint8 and bench.num_classes == 9 and int(bench.train.y.max()) <= 8
-    # the corner pixel (no garment there) shows the scene's colours
+    # the corner pixel (no garment there) lies between its scene's two colours, nearer them than other scenes'
+    colours = torch.tensor([[a, b] for a, b, _ in imagenet9.SCENES], dtype=torch.float32)  # [9, 2, 3]
+    for split in (bench.train, bench.test):
+        corner = split.x[:, :, 0, 0].float()  # [N, 3]
+        # distance of the pixel to the segment between each scene's two colours
+        a, b = colours[:, 0][None], colours[:, 1][None]
+        t = (((corner[:, None] - a) * (b - a)).sum(-1) / ((b - a) ** 2).sum(-1)).clamp(0, 1)
+        dist = (corner[:, None] - (a + t[..., None] * (b - a))).norm(dim=-1)
+        assert (dist.argmin(1) == split.bias).float().mean() > 0.9
     again = imagenet9.imagenet9_standin(seed=0, image_size=32, n_train=900, n_val=100, n_test=300, bias_ratio=0.9)
     assert torch.equal(again.train.x, bench.train.x)
     with pytest.raises(ValueError, match="bias_ratio"):

@@ -40,9 +40,7 @@ Where the numbers come from (read from the library and the notebooks):
   REPAIR and PGD are the noisy-label notebook's 0%-noise raw models, and the split notebook's 0%/99.5% and
   10%/99% Vanilla models (seed 0) are Table 1's and the de-biasing notebook's.
 
-Under the full profile, as read (not fixed here): noisy_label_split.py indexes ``n_train[d]`` and the profile sets
-``n_train: {}``, so the notebook stops with a KeyError before training; its plan assumes all images were meant.
-analysis_sensitivity.py's full profile leaves ``biased_batch_size`` at its default 64 (the de-biased models use
+Under the full profile, as read: analysis_sensitivity.py's full profile leaves ``biased_batch_size`` at its default 64 (the de-biased models use
 256), and the GCE model always trains ``biased_epochs`` whatever the Figure 12 grid's epochs.
 Check: ``verify_pgd_b.py`` beside this file prints every plan.
 """
@@ -326,9 +324,8 @@ def plan_sensitivity(params: dict) -> list[Training]:
 def plan_noisy_split(params: dict) -> list[Training]:
     """PGD Figures 6, 10, 11 (notebooks/pgd/noisy_label_split.py): the cell under "## One noise model per (data set,
     noise ratio, bias ratio)" trains one Vanilla noise model per (data set, panel) (``warm_models`` then
-    ``noise_model``, cached) and splits its training set with ``denoise_split`` (one forward pass). Note: that
-    cell reads ``n_train[d]``, which raises KeyError under the full profile's ``n_train: {}``; the plan assumes
-    the intended meaning (all images)."""
+    ``noise_model``, cached) and splits its training set with ``denoise_split`` (one forward pass); the full
+    profile's ``n_train: {}`` means all images."""
     p = params
     plan = _Plan()
     n_train = p.get("n_train") or {}

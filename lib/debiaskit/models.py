@@ -146,7 +146,13 @@ class ResNetWithFeatures(nn.Module):
         try:
             net = resnet18(weights=weights)
         except (OSError, RuntimeError) as err:  # offline (URLError is an OSError) or a truncated download
+            if weights is None:
+                raise
             target = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+            if target.is_file():
+                raise PretrainedWeightsUnavailable(
+                    f"the ImageNet-pretrained ResNet-18 weights in torch's cache, {target}, cannot be read ({err}); the "
+                    f"file is corrupted: delete it and run again (online) or download {weights.url} there.") from err
             raise PretrainedWeightsUnavailable(
                 f"ImageNet-pretrained ResNet-18 weights are not in torch's cache and could not be downloaded ({err}). "
                 f"Download {weights.url} to {target} (or run once online), or build the network with "
@@ -155,9 +161,13 @@ class ResNetWithFeatures(nn.Module):
         net.fc = nn.Identity()
         self.net = net
         self.pretrained = pretrained
-        if pretrained:
-            self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-            self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        # constants, not state: both kinds of network have the same state_dict keys
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def extra_repr(self) -> str:
+        # part of the model caches' keys (repr(model_fn())): pretrained and from-scratch runs never share an entry
+        return f"pretrained={self.pretrained}"
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std if self.pretrained else x

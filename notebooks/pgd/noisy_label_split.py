@@ -81,7 +81,7 @@ def tag(noise: float, ratio: float) -> str:
 # worker processes; the loop below then reads them from the cache.
 
 # %%
-benches = {(d, noise, ratio): build_benchmark(d, ratio, seed=seed, difficulty=difficulty[d], n_train=n_train[d],
+benches = {(d, noise, ratio): build_benchmark(d, ratio, seed=seed, difficulty=difficulty[d], n_train=n_train.get(d),
                                               n_test=n_test, root=data_root, label_noise=noise)
            for d in datasets for noise, ratio in panels}
 configs = {d: train_config(train_settings[d], seed=seed) for d in datasets}

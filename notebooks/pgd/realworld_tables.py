@@ -54,7 +54,7 @@ train_settings = {
     "celeba": {"epochs": 5, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005, "batch_size": 64, "lr_decay": 0.1, "lr_milestones": [0.6]},
     "imagenet9": {"epochs": 5, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005, "batch_size": 64, "lr_decay": 0.1, "lr_milestones": [0.6]},
 }
-methods = ["vanilla", "lff", "repair", "pgd", "pgd_scratch"]  # pgd_scratch: PGD with f_d trained from scratch (a variant)
+methods = ["vanilla", "lff", "repair", "pgd", "pgd_scratch"]  # pgd_scratch: PGD with f_d not started from f_b (a variant)
 method_options = {"lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
 workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None
@@ -141,7 +141,7 @@ for d in datasets:
 
 
 def table(d: str) -> pd.DataFrame:
-    cols = {metric_name(d, k).capitalize(): k for k in METRICS[d][1:] + METRICS[d][:1]}
+    cols = {metric_name(d, k).capitalize(): k for k in [k for k in METRICS[d] if k != "avg"] + ["avg"]}
     cell = (lambda m, k: f"{means.loc[(d, m), k]:.2f} ± {spread.loc[(d, m), k]:.2f}") if len(seeds[d]) > 1 else (
         lambda m, k: f"{means.loc[(d, m), k]:.2f} (one seed)")
     return pd.DataFrame({c: [cell(m, k) for m in methods] for c, k in cols.items()},

@@ -26,9 +26,10 @@ from debiaskit.training import TrainConfig, evaluate, predict
 DATASETS = ("bar", "celeba", "imagenet9")
 VARIANTS = {"pgd_scratch": ("pgd", {"init_from_biased": False})}
 """Rows that run a method with changed options, as a like-for-like variant beside the method's own row:
-``pgd_scratch`` trains PGD's de-biased model from scratch instead of from the GCE-biased one (the published
-variant's initialisation), with every other option of the ``pgd`` row."""
-ROW_NAMES = {"pgd_scratch": "PGD (f_d from scratch)"}
+``pgd_scratch`` starts PGD's de-biased model f_d from the network's initial weights (random when trained from
+scratch, ImageNet's when pretrained) instead of from the GCE-biased model f_b, as the published variant does;
+every other option is the ``pgd`` row's."""
+ROW_NAMES = {"pgd_scratch": "PGD (f_d not from f_b)"}
 SOURCES = ("real", "standin")
 TITLES = {"bar": "BAR", "celeba": "CelebA", "imagenet9": "IN/IN-A"}
 
@@ -37,9 +38,15 @@ def resolve_pretrained(pretrained: bool | str) -> bool:
     """``True``/``False`` as given; ``"auto"``: ImageNet weights exactly when torch's cache already holds them
     (so an offline machine trains from scratch instead of failing, and says so)."""
     if pretrained == "auto":
+        import warnings
+
         from debiaskit.models import resnet18_weights_cached
 
-        return resnet18_weights_cached()
+        if resnet18_weights_cached():
+            return True
+        warnings.warn("pretrained='auto': torch's cache has no ImageNet ResNet-18 weights, so ResNet-18 trains from "
+                      "scratch (not the draft's protocol); pass pretrained=True online to download them")
+        return False
     if not isinstance(pretrained, bool):
         raise ValueError(f"pretrained must be True, False or 'auto', got {pretrained!r}")
     return pretrained
@@ -74,7 +81,7 @@ def real_world_benchmark(dataset: str, seed: int = 0, source: str = "real", imag
         from debiaskit.data import imagenet9
 
         bench = (imagenet9.imagenet9(seed=seed, root=root, **size) if source == "real"
-                 else imagenet9.imagenet9_standin(seed=seed, **size, **extra))
+                 else imagenet9.imagenet9_standin(seed=seed, root=root, **size, **extra))
     bench.meta = dict(bench.meta, source=source, network={"arch": "resnet18", "pretrained": resolve_pretrained(pretrained)})
     return bench
 

@@ -33,7 +33,8 @@ def build_benchmark(dataset: str, bias_ratio: float, seed: int = 0, difficulty: 
     its training and validation labels (Appendix B.3, :func:`debiaskit.data.label_noise.with_label_noise`).
     ``source="standin"`` draws Cartoon's procedural stand-in (:mod:`debiaskit.data.cartoon_standin`) instead
     of reading Cartoon Set; the MNIST variants are always real. ``n_train`` subsamples the source: MNIST's
-    training images, or Cartoon's avatars (the pool its training, validation and test splits come from)."""
+    training images, or Cartoon's avatars (the pool its training, validation and test splits come from).
+    ``n_test`` subsamples MNIST's test images; Cartoon ignores it (its test split is 20% of the avatar pool)."""
     from debiaskit.data.label_noise import with_label_noise
 
     if source != "real" and dataset != "cartoon":

@@ -76,4 +76,4 @@ def bar(seed: int = 0, root: str | Path | None = None, image_size: int = 64, val
     test = BiasedSplit(x_test, y_test, torch.full_like(y_test, -1))
     return BiasedBenchmark(name="BAR", train=train, val=val, test=test, num_classes=len(ACTIONS),
                            meta={"dataset": "bar", "seed": seed, "image_size": image_size,
-                                 "val_fraction": val_fraction, "n_train": len(x), "n_test": len(x_test)})
+                                 "val_fraction": val_fraction, "n_train_folder": len(x), "n_test": len(x_test)})

@@ -34,8 +34,8 @@ Speed (measured with one torch thread on the project's 2-core CPU while another 
 
 With the default ``n_avatars`` = 100,000 of :func:`debiaskit.data.cartoon.cartoon` (as many as cartoonset100k)
 about 58% of the avatars fall inside the merge groups and a quarter of those are majority; the biased training
-pool keeps all its majority avatars, so at seed 0 the sizes are (train + val, test): 99.5% 11,689, 99% 11,748,
-98% 11,868, 95% 12,243 avatars (10% of it the validation split), and a balanced test set of 5,798 at every ratio.
+pool keeps all its majority avatars, so at seed 0 the sizes are (train + val, test): 99.5% 11,742, 99% 11,801,
+98% 11,921, 95% 12,298 avatars (10% of it the validation split), and a balanced test set of 5,764 at every ratio.
 Only the kept avatars are rendered.
 """
 

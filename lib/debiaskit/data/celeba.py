@@ -39,19 +39,25 @@ def _split(x: torch.Tensor, makeup: torch.Tensor, male: torch.Tensor) -> BiasedS
 def celeba_makeup(seed: int = 0, root: str | Path | None = None, image_size: int = 128, limit: int | None = None,
                   verify_checksums: bool = True) -> BiasedBenchmark:
     """The real CelebA benchmark: official ``train`` / ``valid`` / ``test`` partitions as the training,
-    validation and test splits (uint8 images, ``image_size`` pixels). ``limit`` keeps a random subset of that
-    many images per partition (``seed`` draws it), e.g. for a smoke test."""
-    from debiaskit.patchattr.faces import load_celeba, open_celeba
+    validation and test splits (uint8 images, ``image_size`` pixels: the shorter side resized, then
+    centre-cropped; decoded once and cached, :func:`debiaskit.data.image_folder.decode_cached`). ``limit`` keeps
+    a random subset of that many images per partition (``seed`` draws it), e.g. for a smoke test."""
+    from debiaskit.data.image_folder import decode_cached
+    from debiaskit.patchattr.faces import celeba_labels, open_celeba
 
     gen = torch.Generator().manual_seed(seed)
     splits = {}
     for part in ("train", "valid", "test"):
-        index = None
+        ds = open_celeba(part, root, verify_checksums)
+        labels = celeba_labels(ds, [TARGET, BIAS])
+        rows = torch.arange(len(ds.filename))
         if limit is not None:
-            n = len(open_celeba(part, root, verify_checksums).filename)
-            index = torch.randperm(n, generator=gen)[:limit].sort().values
-        data = load_celeba(part, [TARGET, BIAS], image_size, index, root, verify_checksums)
-        splits[part] = _split(data.images, data.labels[TARGET], data.labels[BIAS])
+            rows = torch.randperm(len(rows), generator=gen)[:limit].sort().values
+        folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
+        makeup, male = labels[TARGET][rows], labels[BIAS][rows]
+        x, _ = decode_cached(f"celeba-{part}", [folder / ds.filename[i] for i in rows.tolist()],
+                             (2 * makeup + male).tolist(), image_size, "download CelebA again (torchvision layout)")
+        splits[part] = _split(x, makeup, male)
     return BiasedBenchmark(name="CelebA (HeavyMakeup, bias Male)", train=splits["train"], val=splits["valid"],
                            test=splits["test"], num_classes=2,
                            meta={"dataset": "celeba", "seed": seed, "image_size": image_size, "limit": limit,
@@ -65,10 +71,11 @@ def _group_counts(n: int, shares: dict[tuple[int, int], float]) -> dict[tuple[in
     return counts
 
 
-def draw_makeup_faces(counts: dict[tuple[int, int], int], image_size: int, seed: int
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def draw_makeup_faces(counts: dict[tuple[int, int], int], image_size: int, seed: int, return_attributes: bool = False
+                      ) -> tuple[torch.Tensor, ...]:
     """Stand-in faces: ``counts[(makeup, feminine)]`` avatars of each group, shuffled, as ``(uint8 images,
-    makeup [N], male [N])``; deterministic for ``seed``."""
+    makeup [N], male [N])`` (and, with ``return_attributes``, the avatars' attribute table); deterministic for
+    ``seed``."""
     from debiaskit.data.cartoon_standin import render_avatars, sample_avatars
 
     groups = [g for g, k in counts.items() for _ in range(k)]
@@ -82,7 +89,8 @@ def draw_makeup_faces(counts: dict[tuple[int, int], int], image_size: int, seed:
     params.attributes["hair"] = styles.astype(np.int64)
     params.attributes["makeup"] = makeup
     images = render_avatars(params, image_size)
-    return images, torch.from_numpy(makeup), torch.from_numpy(1 - feminine)
+    out = (images, torch.from_numpy(makeup), torch.from_numpy(1 - feminine))
+    return (*out, params.attributes) if return_attributes else out
 
 
 def celeba_makeup_standin(seed: int = 0, image_size: int = 32, n_train: int = 4000, n_test: int = 1200,

@@ -1,15 +1,17 @@
 """Image folders decoded once into uint8 tensors and cached (BAR, ImageNet-9, ImageNet-A).
 
 A folder of JPEG/PNG files is decoded to ``[N, 3, s, s]`` uint8 (shorter side resized to ``s``, then
-centre-cropped) and stored under the model cache's ``data/`` folder, keyed by the file list (names and sizes)
-and ``s``; a later call reads the tensor back instead of decoding again, and a corrupted cache file is
-decoded again (with a warning).
+centre-cropped) and stored under the model cache's ``data/`` folder, keyed by the file list (names and sizes),
+the labels, ``s`` and :data:`DECODE_VERSION`; a later call reads the tensor back instead of decoding again, and
+a corrupted cache file is decoded again (with a warning). Decoding fills one preallocated tensor and streams it
+to a temporary file renamed into place, so the peak memory is about one copy of the data set.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,9 +21,10 @@ from PIL import Image
 
 from debiaskit.config import cache_root
 from debiaskit.data.sources import DataUnavailableError
-from debiaskit.io import atomic_write_bytes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DECODE_VERSION = 1
+"""Bumped whenever :func:`decode_image` changes what it produces, so that older cache files are not reused."""
 
 
 def list_images(folder: Path, hint: str) -> list[Path]:
@@ -48,11 +51,25 @@ def decode_image(path: Path, image_size: int, hint: str = "download the data set
     return torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(image_size, image_size, 3).permute(2, 0, 1)
 
 
-def _cache_file(name: str, files: Sequence[Path], image_size: int) -> Path:
-    digest = hashlib.sha256(str(image_size).encode())
+def _cache_file(name: str, files: Sequence[Path], labels: torch.Tensor, image_size: int) -> Path:
+    digest = hashlib.sha256(f"{image_size}:{DECODE_VERSION}".encode())
     for p in files:
         digest.update(f"{p.parent.name}/{p.name}:{p.stat().st_size}".encode())
+    digest.update(labels.numpy().tobytes())
     return cache_root() / "data" / f"{name}-{image_size}-{digest.hexdigest()[:16]}.pt"
+
+
+def _save_atomically(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def decode_cached(name: str, files: Sequence[Path], labels: Callable[[Path], int] | Sequence[int], image_size: int,
@@ -60,7 +77,8 @@ def decode_cached(name: str, files: Sequence[Path], labels: Callable[[Path], int
     """``(uint8 images [N, 3, s, s], labels [N])`` of ``files``, decoded once and cached (module docstring).
     ``labels`` is a label per file or a function of the path."""
     files = list(files)
-    cache = _cache_file(name, files, image_size)
+    y = torch.tensor([labels(p) for p in files] if callable(labels) else list(labels), dtype=torch.long)
+    cache = _cache_file(name, files, y, image_size)
     if cache.exists():
         try:
             stored = torch.load(cache, weights_only=True)
@@ -71,9 +89,8 @@ def decode_cached(name: str, files: Sequence[Path], labels: Callable[[Path], int
             warnings.warn(f"ignoring the unreadable image cache {cache} ({err}); decoding the images again")
     from tqdm.auto import tqdm
 
-    y = torch.tensor([labels(p) for p in files] if callable(labels) else list(labels), dtype=torch.long)
-    x = torch.stack([decode_image(p, image_size, hint) for p in tqdm(files, desc=name, disable=not progress)])
-    buffer = io.BytesIO()
-    torch.save({"x": x, "y": y}, buffer)
-    atomic_write_bytes(cache, buffer.getvalue())
+    x = torch.empty(len(files), 3, image_size, image_size, dtype=torch.uint8)
+    for i, p in enumerate(tqdm(files, desc=name, disable=not progress)):
+        x[i] = decode_image(p, image_size, hint)
+    _save_atomically({"x": x, "y": y}, cache)
     return x, y

@@ -8,8 +8,9 @@ convention, ../shared/REFERENCE.md); ImageNet-A keeps only folders of those WNID
 
 Layout under the data root (``<root>``): ``imagenet/train/<wnid>/*.JPEG`` (all 1,000 class folders, as
 torchvision's ``ImageFolder`` reads them), ``imagenet/val/<wnid>/*.JPEG`` (the validation images sorted
-into class folders) and ``imagenet-a/<wnid>/*.jpg`` (the ImageNet-A release). No bias labels exist:
-training and validation images are marked majority (``bias = y``), ImageNet-A minority (``bias = -1``).
+into class folders; not used by :func:`imagenet9`) and ``imagenet-a/<wnid>/*.jpg`` (the ImageNet-A release).
+The validation split is 10% of the training images (Appendix A.1). No bias labels exist: training and
+validation images are marked majority (``bias = y``), ImageNet-A minority (``bias = -1``).
 
 :func:`imagenet9_standin` is the offline stand-in with the same structure: nine Fashion-MNIST garment classes
 pasted on class-typical procedural backgrounds (a class's own background with probability ``bias_ratio`` in
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from debiaskit.config import DATA_ENV, data_root
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label
+from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
 from debiaskit.data.image_folder import decode_cached, list_images
 from debiaskit.data.sources import DataUnavailableError, load_fashion_mnist
 
@@ -98,18 +99,18 @@ def load_imagenet9_split(split: str = "train", root: str | Path | None = None, i
     return decode_cached(f"imagenet9-{split}", files, ys, image_size, hint, progress)
 
 
-def imagenet9(seed: int = 0, root: str | Path | None = None, image_size: int = 128, progress: bool = False
-              ) -> BiasedBenchmark:
-    """ImageNet-9 for training (``train``), its ImageNet validation images for validation and ImageNet-A for
-    testing (module docstring). ``seed`` is recorded only: the splits are fixed."""
+def imagenet9(seed: int = 0, root: str | Path | None = None, image_size: int = 128, val_fraction: float = 0.1,
+              progress: bool = False) -> BiasedBenchmark:
+    """ImageNet-9's training images less ``val_fraction`` held out at random (``seed``) as the validation split
+    (Appendix A.1, "a validation set of 10% of the training set"), and ImageNet-A for testing (module
+    docstring)."""
     x, y = load_imagenet9_split("train", root, image_size, progress)
-    x_val, y_val = load_imagenet9_split("val", root, image_size, progress)
     x_test, y_test = load_imagenet9_split("imagenet-a", root, image_size, progress)
-    return BiasedBenchmark(name="ImageNet-9 / ImageNet-A", train=BiasedSplit(x, y, y.clone()),
-                           val=BiasedSplit(x_val, y_val, y_val.clone()),
+    train, val = split_validation(BiasedSplit(x, y, y.clone()), val_fraction, torch.Generator().manual_seed(seed))
+    return BiasedBenchmark(name="ImageNet-9 / ImageNet-A", train=train, val=val,
                            test=BiasedSplit(x_test, y_test, torch.full_like(y_test, -1)), num_classes=len(NAMES),
                            meta={"dataset": "imagenet9", "seed": seed, "image_size": image_size,
-                                 "class_names": list(NAMES)})
+                                 "val_fraction": val_fraction, "class_names": list(NAMES)})
 
 
 # --- the offline stand-in -------------------------------------------------------------------------------
