@@ -80,7 +80,7 @@ for t in ("table5", "table6", "table7"):
 
 def difficulty_tag(d) -> str:
     """``0.0001 -> '0001'``, ``8 -> '8'``, ``None -> ''`` (the value keys' difficulty part)."""
-    return "" if d is None else f"{d:g}".replace("0.", "")
+    return "" if d is None or d != d else f"{d:g}".replace("0.", "")  # None becomes NaN in a groupby key
 
 
 # %% [markdown]
@@ -138,7 +138,9 @@ for table, run in runs.items():
 #   attributes as Cartoon Set's are, with our own shapes and palettes, hair colour the target and face colour
 #   the bias. Its cells say whether the methods' ordering carries over to such data, not what the draft's cells
 #   are. The quick profile runs four of the six methods, so the draft's claim (PGD best of six) is checked in
-#   the full profile only; the quick profile checks PGD against the four it runs.
+#   the full profile only; the quick profile checks PGD against the four it runs. At 99.5% PGD's oracle-selected
+#   model gets 100.0 / 71.2 (majority / minority) against Vanilla 100.0 / 58.2, LfF 99.8 / 60.1 and REPAIR
+#   99.8 / 55.9 (the draft, on Cartoon Set: PGD 97.94 / 92.53).
 # * The draft does not say what its oracle validation set is; we use a random, stratified half of the
 #   balanced test split and report on the other, disjoint half, so selection never sees the reported images.
 # * The grid is Figure 12's (learning rate 0.005/0.01/0.02 x 50/100 epochs) for every method; the draft
