@@ -250,8 +250,10 @@ print(run8.claims().to_string(index=False))
 # * **Figure 8's edge.** Specific Mask either hides the mark or misses it, so the sweep is a step: the gap
 #   stays within a few points up to some quantile and jumps to the original model's beyond it. Where the
 #   step falls moves with the run: at q = 0.8 the gap was 4.8 on 2026-12-01's host, 49.3 in 2026-12-02's
-#   03:08-03:36 UTC run and 49.5 in its 15:10-15:47 UTC run on another host (the same code and seed, other
-#   floating-point kernels, so slightly different maps).
+#   03:08-03:36 UTC run, 49.5 in its 15:10-15:47 UTC run on another host and 49.3 again in 2026-12-05's
+#   16:23-17:04 UTC run on a new host (the same code and seed, other floating-point kernels, so slightly
+#   different maps; the 2026-12-05 sweep repeats the 03:08 run's). The best quantile moves too: 0.3
+#   (gap 1.2) in the 03:08 and 2026-12-05 runs, 0.7 (gap 1.2) in the 15:10 run.
 # * **Table 1's gaps.** In several of the paper's rows the reported gap differs from |women - men|
 #   computed from its own deltas (Eyeglasses SM and SN, Blond Hair GN and SN, Smiling SN); we compare
 #   column by column.

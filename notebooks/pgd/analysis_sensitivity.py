@@ -320,14 +320,14 @@ plt.show()
 # * **Figure 12's ratio** is not stated in the draft; the quick profile uses CM 95%.
 #
 # **What the quick profile shows.** Figure 12: after 3 epochs every baseline still classifies by colour
-# (minority accuracy 0.7-3%; LearnedMixin+H does not train at these learning rates: majority 21%, minority
+# (minority accuracy 0.6-3%; LearnedMixin+H does not train at these learning rates: majority 21%, minority
 # 23%, both near chance); PGD is the only method that reaches the minority (57% on average over the grid,
 # majority 97%), but its minority accuracy varies the *most* over the grid (std 21 points), unlike the
 # draft's short error bar -- the short runs magnify its dependence on the learning rate.
 #
 # Table 13 (6 epochs; PGD's biased model 5): on unbiased data PGD stays within the claimed 2 points of
-# Vanilla: over three seeds 96.43/96.00 against 96.55/96.17 majority/minority, 0.12 points below on the
-# majority and 0.17 below on the minority (per seed PGD - Vanilla -0.25/-0.05, +0.45/-0.2 and -0.55/-0.25).
+# Vanilla: over three seeds 96.18/96.18 against 96.60/96.17 majority/minority, 0.42 points below on the
+# majority and 0.02 above on the minority (per seed PGD - Vanilla -1.0/-0.2, +0.35/+0.4 and -0.6/-0.15).
 # The gap is a matter of training time: measured before debiaskit's PreciseBN, after 3 epochs, Figure 12's
 # budget, it was 2.6/2.7 points (the claim failed there), after 6 0.85/0.5 and after 10 +0.2/+0.3.
 # p_s gives half of its mass to the samples S ranks first, as many as the biased model gets wrong; on
@@ -335,7 +335,7 @@ plt.show()
 # (4x weight on a fifth of the set) but not flat, and the de-biased model sees the easy part less often.
 # The draft's own 100-epoch PGD is 1.3/1.2 points below its Vanilla here. (The rank form at a fixed 2%
 # ESS, an earlier default of this method, cost 50 points at 3 epochs.) On the rarely biased 70-90% sets
-# PGD raises minority accuracy strongly (95.25/94.9/92.4 against Vanilla's 88.25/76.45/32.7) and costs
-# 1.3-1.9 points of majority accuracy, where the draft's 100-epoch runs lose almost
-# nothing. Table 15: 3 epochs on 3k WM images leave every method under-trained (majority 44-60%), so
+# PGD raises minority accuracy strongly (94.85/95.05/92.45 against Vanilla's 88.3/76.65/32.55) and costs
+# 1.5-1.75 points of majority accuracy, where the draft's 100-epoch runs lose almost
+# nothing. Table 15: 3 epochs on 3k WM images leave every method under-trained (majority 36.6-60%), so
 # only the full profile can be compared with the draft's numbers.

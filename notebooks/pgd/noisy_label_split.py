@@ -194,12 +194,12 @@ for run, d, chosen in ((run6, "colored_mnist", figure6_panels), (run10, "colored
 #   accuracy, and its entropies are high for every group. The split therefore also drops 20-40% of the clean majority on WM,
 #   where on CM it keeps 99.5-100% of it.
 # * **Claims in this profile.** Figures 10 and 11 hold all three claims on both data sets. In every noisy setting, D_noise catches
-#   92-99% of the flipped labels (recall) and keeps a larger share of the clean minority than of the flipped labels. At 0% noise
+#   92-100% of the flipped labels (recall) and keeps a larger share of the clean minority than of the flipped labels. At 0% noise
 #   it loses clean minority samples: all of them on CM, 68% on WM. Figure 6 holds two of three. Noisy labels have a higher loss
-#   than clean ones (AUROC 0.975 and 0.995), and compensating by the entropy ranks them above the clean minority better than the
-#   loss alone does (0.812 vs 0.793 at 10%/90%, 0.653 vs 0.613 at 10%/99%). The compensated loss does not reach an AUROC of 0.9
-#   against the clean minority, though (0.81 and 0.65), so `compensated-separates-minority` fails. The reason is measured: a
-#   3-epoch noise model has not fit the minority at all (0.4% minority test accuracy at 99%). It predicts the bias class for a
+#   than clean ones (AUROC 0.976 and 0.995), and compensating by the entropy ranks them above the clean minority better than the
+#   loss alone does (0.816 vs 0.797 at 10%/90%, 0.654 vs 0.616 at 10%/99%). The compensated loss does not reach an AUROC of 0.9
+#   against the clean minority, though (0.82 and 0.65), so `compensated-separates-minority` fails. The reason is measured: a
+#   3-epoch noise model has not fit the minority at all (1.2% minority test accuracy at 10%/99%). It predicts the bias class for a
 #   clean minority sample about as confidently as the true class for a flipped label. In the plots, the clean minority (green)
 #   lies among the flipped labels (red), not at high entropy as in the draft's Figure 6. The split therefore keeps only 5-20% of
 #   the clean minority on CM (the paper's Table 16: 58%). Training the same noise model for 10 or 20 epochs on the same 8k images
