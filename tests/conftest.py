@@ -1,4 +1,4 @@
-"""Shared fixtures: the repo root, and whether the offline MNIST copy is available."""
+"""Shared fixtures: the repo root, whether the offline MNIST copy is available, and a CelebA fixture writer."""
 
 from __future__ import annotations
 
@@ -44,3 +44,24 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 
 def pytest_report_header(config):
     return f"DEBIASKIT_DATA={os.environ.get('DEBIASKIT_DATA', '(unset)')}"
+
+
+def write_celeba(root: Path, images: list, attributes: dict[str, list[int]], partitions: list[int]) -> list[str]:
+    """A tiny CelebA in torchvision's layout under ``root/celeba``: one JPEG per PIL image of ``images``, the
+    +-1 ``attributes`` per image, and ``partitions`` (0 train, 1 valid, 2 test). Returns the file names."""
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    n = len(images)
+    names = [f"{i + 1:06d}.jpg" for i in range(n)]
+    for image, name in zip(images, names):
+        image.save(folder / "img_align_celeba" / name)
+    rows = "".join(f"{nm} " + " ".join(f"{attributes[a][i]:2d}" for a in attributes) + "\n" for i, nm in enumerate(names))
+    (folder / "list_attr_celeba.txt").write_text(f"{n}\n" + " ".join(attributes) + "\n" + rows)
+    (folder / "list_eval_partition.txt").write_text("".join(f"{nm} {p}\n" for nm, p in zip(names, partitions)))
+    (folder / "identity_CelebA.txt").write_text("".join(f"{nm} {i}\n" for i, nm in enumerate(names)))
+    (folder / "list_bbox_celeba.txt").write_text(
+        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{nm} 1 2 3 4\n" for nm in names))
+    (folder / "list_landmarks_align_celeba.txt").write_text(
+        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
+        + "".join(f"{nm} " + " ".join(["1"] * 10) + "\n" for nm in names))
+    return names

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 import torch
-from conftest import needs_mnist
+from conftest import needs_mnist, write_celeba
 from PIL import Image
 
 from debiaskit.data.sources import DataUnavailableError
@@ -17,30 +17,17 @@ from debiaskit.patchattr.subsets import biased_indices
 ATTRS = ["5_o_Clock_Shadow", "Blond_Hair", "Eyeglasses", "Male", "Smiling", "Wearing_Hat"]
 
 
-def _jpeg(path, seed, size=(178, 218)):
+def _jpeg(seed, size=(178, 218)):
     rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
 
 
 def make_celeba(root, n=12):
     """A tiny CelebA in torchvision's layout: n images, splits 0/1/2 in turn, random +-1 attributes."""
-    folder = root / "celeba"
-    (folder / "img_align_celeba").mkdir(parents=True)
     rng = np.random.default_rng(0)
-    names = [f"{i + 1:06d}.jpg" for i in range(n)]
     attrs = rng.choice([-1, 1], size=(n, len(ATTRS)))
-    for i, name in enumerate(names):
-        _jpeg(folder / "img_align_celeba" / name, i)
-    (folder / "list_attr_celeba.txt").write_text(
-        f"{n}\n" + " ".join(ATTRS) + "\n" + "".join(f"{nm} " + " ".join(f"{v:2d}" for v in row) + "\n"
-                                               for nm, row in zip(names, attrs)))
-    (folder / "list_eval_partition.txt").write_text("".join(f"{nm} {i % 3}\n" for i, nm in enumerate(names)))
-    (folder / "identity_CelebA.txt").write_text("".join(f"{nm} {i}\n" for i, nm in enumerate(names)))
-    (folder / "list_bbox_celeba.txt").write_text(
-        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{nm} 1 2 3 4\n" for nm in names))
-    (folder / "list_landmarks_align_celeba.txt").write_text(
-        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
-        + "".join(f"{nm} " + " ".join(["1"] * 10) + "\n" for nm in names))
+    names = write_celeba(root, [_jpeg(i) for i in range(n)], {a: attrs[:, j].tolist() for j, a in enumerate(ATTRS)},
+                         [i % 3 for i in range(n)])
     return attrs, names
 
 
@@ -86,7 +73,7 @@ def make_fairface(root, n=5):
         (folder / split).mkdir(parents=True)
         rows[split] = []
         for i in range(n):
-            _jpeg(folder / split / f"{i + 1}.jpg", i, size=(224, 224))
+            _jpeg(i, size=(224, 224)).save(folder / split / f"{i + 1}.jpg")
             rows[split].append({"file": f"{split}/{i + 1}.jpg", "age": FAIRFACE_CLASSES["age"][i % 9],
                                 "gender": FAIRFACE_CLASSES["gender"][i % 2], "race": FAIRFACE_CLASSES["race"][i % 7],
                                 "service_test": "True"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import needs_mnist
+from conftest import needs_mnist, write_celeba
 from PIL import Image
 
 from debiaskit.data import celeba, imagenet9
@@ -20,22 +20,10 @@ from debiaskit.data.sources import DataUnavailableError
 
 def _write_celeba(root, n=18):
     """torchvision's CelebA layout with attributes Heavy_Makeup and Male; partitions 0/1/2 in turn."""
-    folder = root / "celeba"
-    (folder / "img_align_celeba").mkdir(parents=True)
-    names = [f"{i + 1:06d}.jpg" for i in range(n)]
     makeup = [1 if i % 2 else -1 for i in range(n)]
     male = [1 if i % 4 in (0, 3) else -1 for i in range(n)]
-    for i, name in enumerate(names):
-        Image.new("RGB", (20, 24), (10 * i, 100, 50)).save(folder / "img_align_celeba" / name)
-    rows = "".join(f"{nm} {mk:2d} {ml:2d}\n" for nm, mk, ml in zip(names, makeup, male))
-    (folder / "list_attr_celeba.txt").write_text(f"{n}\nHeavy_Makeup Male\n{rows}")
-    (folder / "list_eval_partition.txt").write_text("".join(f"{nm} {i % 3}\n" for i, nm in enumerate(names)))
-    (folder / "identity_CelebA.txt").write_text("".join(f"{nm} {i}\n" for i, nm in enumerate(names)))
-    (folder / "list_bbox_celeba.txt").write_text(
-        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{nm} 1 2 3 4\n" for nm in names))
-    (folder / "list_landmarks_align_celeba.txt").write_text(
-        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
-        + "".join(f"{nm} " + " ".join(["1"] * 10) + "\n" for nm in names))
+    write_celeba(root, [Image.new("RGB", (20, 24), (10 * i, 100, 50)) for i in range(n)],
+                 {"Heavy_Makeup": makeup, "Male": male}, [i % 3 for i in range(n)])
     return np.array(makeup) > 0, np.array(male) > 0
 
 
