@@ -410,6 +410,10 @@ REAL_WORLD_TRAIN = {"bar": 1_941 - int(round(VAL_FRACTION * 1_941)),  # data.bar
                     "imagenet9": 42 * 1_300}  # ImageNet-9's 42 classes, ~1,300 training images each (data.imagenet9)
 
 
+REAL_WORLD_VARIANTS = {"pgd_scratch": "pgd"}
+"""Variant rows of the real-world notebook and the method each runs (debiaskit.baselines.realworld.VARIANTS)."""
+
+
 def real_world_train_size(dataset: str, source: str, standin: dict | None) -> int:
     """Training images of one real-world benchmark: the real set's, or the stand-in's ``n_train`` (less the
     CelebA stand-in's 10% validation split) with the stand-in builders' defaults."""
@@ -434,13 +438,14 @@ def plan_realworld(params: dict) -> list[Training]:
         seeds = p["seeds"][d] if isinstance(p["seeds"], dict) else p["seeds"]
         for s in seeds:
             for m in p["methods"]:
-                method, shared_gce = ("pgd", True) if m == "pgd_scratch" else (m, False)
-                key = ("realworld", m, d, s, _freeze(settings))
+                method = REAL_WORLD_VARIANTS.get(m, m)
                 entries = method_entries(method, opts.get(method), "resnet18", (3, size, size), n, epochs, batch,
-                                         f"real-world {d}" + (" (f_d from scratch)" if shared_gce else ""))
-                if shared_gce:  # the GCE-biased model is PGD's row's, from the cache
-                    entries = [t for t in entries if t.method != "gce"]
-                plan.add(key, entries)
+                                         f"real-world {d}" + (f" ({m})" if m != method else ""))
+                # every PGD row caches its GCE-biased model (realworld.method_of): one per (data set, seed, settings)
+                gce = [t for t in entries if t.method == "gce"]
+                if gce:
+                    plan.add(("realworld-gce", d, s, _freeze(settings)), gce)
+                plan.add(("realworld", m, d, s, _freeze(settings)), [t for t in entries if t.method != "gce"])
     return plan.result()
 
 
