@@ -316,6 +316,9 @@ def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(proj
     assert cell["in_std"] == pytest.approx(-3.0) and cell["within"]
     md = to_markdown(rep)
     assert "## Measured with the paper's own protocol" in md and "| 2.50 ± 0.50 | 1.00 | -1.50 | -3.0 | yes |" in md
+    (claim,) = rep["protocol_claims"]  # the full run's claims are checked on the full run's values, beside its cells
+    assert (claim["artifact"], claim["profile"], claim["id"], claim["status"]) == ("p/a", "full", "big", "failed")
+    assert "| `p/a` | full | x is at least 2 | ❌ failed |" in md
     doc["papers"][0]["artifacts"][0]["profiles"]["full"]["value"] = -1.0
     (project / "papers.yaml").write_text(yaml.safe_dump(doc))
     assert main(["reproduce", "--profile", "full"]) == 1  # its claim (x >= 2) fails now

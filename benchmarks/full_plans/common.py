@@ -1,4 +1,4 @@
-"""Shared record for the full-profile training plans (see README in the task prompt)."""
+"""Shared record for the full-profile training plans that `benchmarks/full_profile_minutes.py` turns into minutes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
