@@ -91,3 +91,24 @@ def test_missing_celeba_gives_a_clear_error(tmp_path):
         celeba_benchmark(root=str(tmp_path))
     with pytest.raises(DataUnavailableError, match="MD5"):
         celeba_benchmark(root=str(_fixture(tmp_path)), verify=True)
+
+
+def test_correction_setup_is_the_cached_biased_model_its_latents_and_the_signal_cav(isolated_cache):
+    """``correction_setup`` assembles what the trade-off and heatmap notebooks share: the biased model (trained
+    once, then a cache hit), its latents, the CAV fitted on the biased class with vs without the artifact and
+    the two fine-tuning optimisers."""
+    from debiaskit.rrclarc.cav import fit_cav
+    from debiaskit.rrclarc.experiment import compute_latents, concept_data, correction_setup
+
+    root = os.environ.get("DEBIASKIT_DATA", "/work/shared/data")
+    bench = artifact_benchmark("mnist", biased_class=3, artifact_share=0.75, n_train=512, n_test=128, root=root)
+    args = (bench, "simple_convnet1", 1, 0.05, "body", "signal", "max", 3, 2, 64, 0.01, 100, 0)
+    setup, hit = correction_setup(*args)
+    again, hit_again = correction_setup(*args)
+    assert (hit, hit_again) == (False, True)
+    latents = compute_latents(setup.model, bench, "body")
+    assert torch.allclose(setup.cav, fit_cav(*concept_data(bench, latents, "max"), "signal", seed=0))
+    assert torch.allclose(again.cav, setup.cav) and torch.allclose(again.latents["train"], setup.latents["train"])
+    assert (setup.finetune_cfg.epochs, setup.rrr_cfg.epochs, setup.finetune_cfg.batch_size) == (3, 2, 64)
+    assert setup.finetune_cfg.weight_decay == 0.0 and setup.finetune_cfg.lr_milestones == ()
+    assert setup.rrr_subset == 100 and not setup.model.training  # the biased model comes back in eval mode

@@ -75,11 +75,8 @@ import torch
 from debiaskit.artifacts import start
 from debiaskit.config import seed_everything
 from debiaskit.plotting import use_style
-from debiaskit.rrclarc.cav import fit_cav
-from debiaskit.rrclarc.experiment import (CorrectionSetup, biased_model, compute_latents, concept_data,
-                                          correction_sweep, load_benchmark, tradeoff_values)
+from debiaskit.rrclarc.experiment import correction_setup, correction_sweep, load_benchmark, tradeoff_values
 from debiaskit.rrclarc.figures import plot_tradeoff
-from debiaskit.training import TrainConfig
 
 torch.set_num_threads(threads)  # on the shared 2-core CPU one thread is several times faster
 use_style()
@@ -95,20 +92,9 @@ print(bench.describe())
 # (with vs without the artifact), as in the authors' code.
 
 # %%
-model, hit = biased_model(bench, model_name, epochs=train_epochs, lr=train_lr, seed=seed, pretrained=pretrained)
+setup, hit = correction_setup(bench, model_name, train_epochs, train_lr, layer, cav_type, cav_pool, finetune_epochs,
+                              rrr_epochs, finetune_batch_size, finetune_lr, rrr_subset, seed, pretrained)
 print("cache hit" if hit else "trained")
-latents = compute_latents(model, bench, layer)
-acts, concept = concept_data(bench, latents, cav_pool)
-cav = fit_cav(acts, concept, cav_type, seed=seed)
-
-
-def finetune_config(epochs):
-    return TrainConfig(epochs=epochs, batch_size=finetune_batch_size, lr=finetune_lr, momentum=0.9, weight_decay=0.0,
-                       lr_milestones=(), augment=False, seed=seed)
-
-
-setup = CorrectionSetup(model, bench, latents, layer, cav, finetune_config(finetune_epochs), finetune_config(rrr_epochs),
-                        rrr_subset, seed)
 
 # %% [markdown]
 # ## The sweep

@@ -151,6 +151,31 @@ class CorrectionSetup:
         return BiasedSplit(self.latents["train"], t.y, t.bias, t.major)
 
 
+def finetune_config(epochs: int, batch_size: int, lr: float, seed: int = 0) -> TrainConfig:
+    """The optimiser of every correction's fine-tuning: SGD with momentum 0.9, no weight decay, a constant
+    learning rate and no augmentation (as in the authors' code)."""
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=0.9, weight_decay=0.0,
+                       lr_milestones=(), augment=False, seed=seed)
+
+
+def correction_setup(bench: ArtifactBenchmark, model_name: str, train_epochs: int, train_lr: float, layer: str,
+                     cav_type: str, cav_pool: str, finetune_epochs: int, rrr_epochs: int, finetune_batch_size: int,
+                     finetune_lr: float, rrr_subset: int | None = 2000, seed: int = 0,
+                     pretrained: bool = False) -> tuple[CorrectionSetup, bool]:
+    """The biased model (cached), its latent activations at ``layer`` and the artifact's CAV, fitted on the
+    ``cav_pool``-pooled activations of the biased class's training images with vs without the artifact
+    (Sec. 2 of the abstract): what :func:`fit_correction` and :func:`correction_sweep` start from.
+    Returns ``(setup, cache_hit)``."""
+    model, hit = biased_model(bench, model_name, epochs=train_epochs, lr=train_lr, seed=seed, pretrained=pretrained)
+    latents = compute_latents(model, bench, layer)
+    acts, concept = concept_data(bench, latents, cav_pool)
+    cav = fit_cav(acts, concept, cav_type, seed=seed)
+    setup = CorrectionSetup(model, bench, latents, layer, cav,
+                            finetune_config(finetune_epochs, finetune_batch_size, finetune_lr, seed),
+                            finetune_config(rrr_epochs, finetune_batch_size, finetune_lr, seed), rrr_subset, seed)
+    return setup, hit
+
+
 def fit_correction(setup: CorrectionSetup, method: str, lam: float | None = None) -> nn.Module:
     """The corrected model of ``method`` (one of :data:`METHODS`; ``lam`` for RR-ClArC and RRR)."""
     s = setup
