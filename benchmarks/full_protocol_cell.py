@@ -5,9 +5,11 @@ majority and minority accuracies beside the paper's means, the seconds per model
 
 This is what ``debiaskit reproduce --artifact pgd/table1 --profile spot`` computes for its two cells, for a machine
 that has torch but no Jupyter (``benchmarks/gpu_check.sh`` runs it on a GPU). ``--n-train`` and ``--epochs``
-shrink it for a smoke test.
+shrink it for a smoke test; ``--methods`` and ``--setting`` run another reading of Table 4 (for instance its
+"LR decay 0.001" read as x0.1 per milestone) for the same cell.
 
     python benchmarks/full_protocol_cell.py --out build/cm99_full.json [--n-train 2000 --epochs 1]
+    python benchmarks/full_protocol_cell.py --out build/cm99_decay01.json --methods vanilla --setting lr_decay=0.1
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=None, help="MNIST training images (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs (smoke tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="+", default=None, help="a subset of the profile's methods")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one of the profile's train_settings (YAML value), e.g. lr_decay=0.1")
     args = parser.parse_args()
+
+    import yaml
 
     import torch
 
@@ -39,11 +46,19 @@ def main() -> None:
     settings = dict(spot["train_settings"][dataset])
     if args.epochs is not None:
         settings["epochs"] = args.epochs
+    for item in args.setting:
+        name, sep, value = item.partition("=")
+        if not sep or name not in settings:
+            parser.error(f"--setting {item!r}: expected NAME=VALUE with NAME one of {sorted(settings)}")
+        settings[name] = yaml.safe_load(value)
+    methods = args.methods or spot["methods"]
+    if unknown := set(methods) - set(spot["methods"]):
+        parser.error(f"--methods: {sorted(unknown)} not in the spot profile's {spot['methods']}")
     cfg = train_config(settings, seed=args.seed)
     bench = build_benchmark(dataset, ratio, seed=args.seed, n_train=args.n_train, n_test=spot.get("n_test"))
     print(bench.describe(), flush=True)
     rows = {}
-    for method in spot["methods"]:
+    for method in methods:
         start = time.perf_counter()
         model = trained_model(method, bench, cfg, spot.get("method_options", {}).get(method), progress=True)
         seconds = time.perf_counter() - start
