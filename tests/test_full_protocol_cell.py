@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import needs_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "full_protocol_cell.py"
 
@@ -19,6 +21,7 @@ def _run(*args, env_cache: Path):
                           timeout=600)
 
 
+@needs_mnist
 def test_a_shrunk_cell_with_another_schedule_writes_vanilla_beside_the_paper(tmp_path):
     out = tmp_path / "cell.json"
     proc = _run("--out", str(out), "--n-train", "600", "--epochs", "1", "--methods", "vanilla",

@@ -7,6 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import needs_mnist, write_celeba
+
 from debiaskit.data.sources import DataUnavailableError
 from debiaskit.rrclarc.celeba import celeba_benchmark
 from debiaskit.rrclarc.data import artifact_benchmark, artifact_mask, paste_artifact
@@ -25,12 +27,7 @@ def test_mask_and_paste():
         artifact_mask((4, 4), size=4)
 
 
-def _have_mnist() -> bool:
-    root = Path(os.environ.get("DEBIASKIT_DATA", "/work/shared/data"))
-    return (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz").exists()
-
-
-@pytest.mark.skipif(not _have_mnist(), reason="MNIST not under $DEBIASKIT_DATA")
+@needs_mnist
 def test_artifact_benchmark_places_the_artifact_as_promised():
     root = os.environ.get("DEBIASKIT_DATA", "/work/shared/data")
     b = artifact_benchmark("mnist", biased_class=3, artifact_share=0.75, n_train=2000, n_test=500, root=root)
@@ -46,27 +43,11 @@ def test_artifact_benchmark_places_the_artifact_as_promised():
         artifact_benchmark("mnist", artifact_share=0.0, root=root)
 
 
-ATTRS = ["Blond_Hair", "Smiling", "Wearing_Necktie"]
-
-
 def _fixture(root: Path, n: int = 8) -> Path:
-    folder = root / "celeba"
-    (folder / "img_align_celeba").mkdir(parents=True)
-    names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
-    for i, name in enumerate(names):
-        Image.new("RGB", (178, 218), (30 * i, 100, 200)).save(folder / "img_align_celeba" / name)
-    split = [0, 0, 0, 0, 0, 1, 2, 2]
-    blond = [1, -1, 1, -1, -1, 1, 1, -1]
-    tie = [1, -1, -1, 1, -1, -1, 1, -1]
-    (folder / "list_eval_partition.txt").write_text("".join(f"{f} {s}\n" for f, s in zip(names, split)))
-    (folder / "identity_CelebA.txt").write_text("".join(f"{f} {i}\n" for i, f in enumerate(names)))
-    (folder / "list_bbox_celeba.txt").write_text(
-        f"{n}\nimage_id x_1 y_1 width height\n" + "".join(f"{f} 1 2 3 4\n" for f in names))
-    (folder / "list_landmarks_align_celeba.txt").write_text(
-        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
-        + "".join(f"{f} " + " ".join(["5"] * 10) + "\n" for f in names))
-    (folder / "list_attr_celeba.txt").write_text(
-        f"{n}\n{' '.join(ATTRS)}\n" + "".join(f"{f} {b} 1 {t}\n" for f, b, t in zip(names, blond, tie)))
+    """Eight CelebA images: 5 train, 1 valid, 2 test, with Blond_Hair (the target), Smiling and Wearing_Necktie."""
+    images = [Image.new("RGB", (178, 218), (30 * i, 100, 200)) for i in range(n)]
+    attributes = {"Blond_Hair": [1, -1, 1, -1, -1, 1, 1, -1], "Smiling": [1] * n, "Wearing_Necktie": [1, -1, -1, 1, -1, -1, 1, -1]}
+    write_celeba(root, images, attributes, partitions=[0, 0, 0, 0, 0, 1, 2, 2])
     return root
 
 
@@ -93,6 +74,7 @@ def test_missing_celeba_gives_a_clear_error(tmp_path):
         celeba_benchmark(root=str(_fixture(tmp_path)), verify=True)
 
 
+@needs_mnist
 def test_correction_setup_is_the_cached_biased_model_its_latents_and_the_signal_cav(isolated_cache):
     """``correction_setup`` assembles what the trade-off and heatmap notebooks share: the biased model (trained
     once, then a cache hit), its latents, the CAV fitted on the biased class with vs without the artifact and
