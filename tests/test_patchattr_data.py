@@ -31,7 +31,7 @@ def make_celeba(root, n=12):
     return attrs, names
 
 
-def test_celeba_loader_on_fixture(tmp_path):
+def test_celeba_loader_on_fixture(tmp_path, isolated_cache):
     attrs, names = make_celeba(tmp_path)
     data = load_celeba("train", ["Male", "Blond_Hair"], image_size=32, root=tmp_path, verify_checksums=False)
     train_rows = [i for i in range(len(names)) if i % 3 == 0]
@@ -56,7 +56,7 @@ def test_celeba_missing_folder_says_what_to_do(tmp_path):
     assert "DEBIASKIT_DATA" in str(err.value)
 
 
-def test_biased_builder_on_celeba_fixture(tmp_path):
+def test_biased_builder_on_celeba_fixture(tmp_path, isolated_cache):
     make_celeba(tmp_path, n=60)
     data = load_celeba("all", ["Male", "Eyeglasses"], 16, root=tmp_path, verify_checksums=False)
     t, c = data.labels["Male"], data.labels["Eyeglasses"]
@@ -84,7 +84,7 @@ def make_fairface(root, n=5):
     return rows
 
 
-def test_fairface_loader_on_fixture(tmp_path):
+def test_fairface_loader_on_fixture(tmp_path, isolated_cache):
     make_fairface(tmp_path)
     data = load_fairface("val", image_size=24, root=tmp_path)
     assert data.images.shape == (5, 3, 24, 24)

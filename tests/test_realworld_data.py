@@ -27,7 +27,7 @@ def _write_celeba(root, n=18):
     return np.array(makeup) > 0, np.array(male) > 0
 
 
-def test_celeba_makeup_uses_the_official_partitions_and_bias_as_not_male(tmp_path):
+def test_celeba_makeup_uses_the_official_partitions_and_bias_as_not_male(tmp_path, isolated_cache):
     makeup, male = _write_celeba(tmp_path)
     bench = celeba.celeba_makeup(root=tmp_path, image_size=8, verify_checksums=False)
     for split, part in ((bench.train, 0), (bench.val, 1), (bench.test, 2)):

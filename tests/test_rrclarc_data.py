@@ -51,7 +51,7 @@ def _fixture(root: Path, n: int = 8) -> Path:
     return root
 
 
-def test_celeba_loader_on_a_fixture(tmp_path):
+def test_celeba_loader_on_a_fixture(tmp_path, isolated_cache):
     root = _fixture(tmp_path)
     b = celeba_benchmark(image_size=32, n_train=None, n_test=None, root=str(root), verify=False)
     assert b.train.x.shape == (5, 3, 32, 32) and b.train.x.dtype == torch.float32

@@ -19,7 +19,6 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from debiaskit.config import DATA_ENV, data_root
@@ -54,17 +53,14 @@ class AttributeImages:
         return len(self.classes.get(attribute) or [0, 1])
 
 
-def read_images(paths: list[Path], size: int) -> torch.Tensor:
-    """Decode image files to uint8 [N, 3, size, size]: shorter side resized to ``size``, centre crop."""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
+def read_images(paths: list[Path], size: int, name: str) -> torch.Tensor:
+    """uint8 [N, 3, size, size] of the image files (shorter side resized to ``size``, centre crop), decoded once
+    and cached under ``name`` by :func:`debiaskit.data.image_folder.decode_cached`, the reader of every image
+    folder in the package."""
+    from debiaskit.data.image_folder import decode_cached
 
-    out = torch.empty(len(paths), 3, size, size, dtype=torch.uint8)
-    for i, path in enumerate(paths):
-        with Image.open(path) as img:
-            img = TF.center_crop(TF.resize(img.convert("RGB"), size), [size, size])
-            out[i] = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
-    return out
+    images, _ = decode_cached(name, paths, [0] * len(paths), size, f"download {name} again", progress=True)
+    return images
 
 
 def _missing(name: str, root: Path, problems: list[str], hint: str) -> DataUnavailableError:
@@ -128,7 +124,7 @@ def load_celeba(split: str = "train", attributes: list[str] | None = None, image
     labels = celeba_labels(ds, attributes)
     rows = torch.arange(len(ds.filename)) if index is None else torch.as_tensor(index)
     folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
-    images = read_images([folder / ds.filename[i] for i in rows.tolist()], image_size)
+    images = read_images([folder / ds.filename[i] for i in rows.tolist()], image_size, f"CelebA-{split}")
     return AttributeImages(images, {k: v[rows] for k, v in labels.items()}, {k: ["no", "yes"] for k in labels})
 
 
@@ -167,5 +163,5 @@ def load_fairface(split: str = "train", image_size: int = 128, index: torch.Tens
     """FairFace ``split`` (``train``/``val``) as :class:`AttributeImages` with age, gender and race."""
     paths, labels = read_fairface_labels(split, root)
     rows = torch.arange(len(paths)) if index is None else torch.as_tensor(index)
-    images = read_images([paths[i] for i in rows.tolist()], image_size)
+    images = read_images([paths[i] for i in rows.tolist()], image_size, f"FairFace-{split}")
     return AttributeImages(images, {k: v[rows] for k, v in labels.items()}, dict(FAIRFACE_CLASSES))

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import torch
 from torchvision import datasets
-from torchvision.transforms import v2
-from tqdm.auto import tqdm
 
 from debiaskit.config import data_root
 from debiaskit.data.biased import BiasedSplit
@@ -58,15 +56,15 @@ def open_celeba(root: str | Path | None = None, split: str = "train", verify: bo
 
 
 def _images(ds: datasets.CelebA, index: torch.Tensor, size: int) -> torch.Tensor:
-    from PIL import Image
+    """uint8 images of the rows ``index``: the shorter side (178 px) resized to ``size``, then centre-cropped (the
+    centre 178 x 178 square), decoded once and cached by :func:`debiaskit.data.image_folder.decode_cached`."""
+    from debiaskit.data.image_folder import decode_cached
 
-    tf = v2.Compose([v2.PILToTensor(), v2.CenterCrop(178), v2.Resize(size, antialias=True)])
-    folder = os.path.join(ds.root, ds.base_folder, "img_align_celeba")
-    out = torch.empty(len(index), 3, size, size, dtype=torch.uint8)
-    for row, i in enumerate(tqdm(index.tolist(), desc="CelebA images", leave=False)):
-        with Image.open(os.path.join(folder, ds.filename[i])) as img:
-            out[row] = tf(img.convert("RGB"))
-    return out
+    folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
+    files = [folder / ds.filename[i] for i in index.tolist()]
+    images, _ = decode_cached(f"CelebA-{ds.split}", files, [0] * len(files), size, "download CelebA again",
+                              progress=True)
+    return images
 
 
 def _subset(n_all: int, n: int | None, gen: torch.Generator) -> torch.Tensor:
