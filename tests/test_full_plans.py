@@ -51,3 +51,12 @@ def test_estimate_sums_count_epochs_and_batches():
     per_image = {("simple_convnet1", (3, 28, 28)): 0.001}
     minutes = full_profile_minutes.estimate(plan, per_image, {"vanilla": 1.0})
     assert minutes == pytest.approx((2 * 10 * 1024 * 0.001 + 512 * 0.001 / 3) / 60)
+
+
+def test_the_real_world_plan_knows_every_variant_row_of_the_library():
+    """The plans do not import the library, so their copy of the variant rows is checked against it here."""
+    import pgd_b
+
+    from debiaskit.baselines.realworld import VARIANTS, method_of
+
+    assert pgd_b.REAL_WORLD_VARIANTS == {row: method_of(row)[0] for row in VARIANTS}

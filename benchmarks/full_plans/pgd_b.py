@@ -411,7 +411,8 @@ REAL_WORLD_TRAIN = {"bar": 1_941 - int(round(VAL_FRACTION * 1_941)),  # data.bar
 
 
 REAL_WORLD_VARIANTS = {"pgd_scratch": "pgd"}
-"""Variant rows of the real-world notebook and the method each runs (debiaskit.baselines.realworld.VARIANTS)."""
+"""Variant rows of the real-world notebook and the method each runs: a copy of debiaskit.baselines.realworld.VARIANTS
+(the plans do not import the library), checked against it by tests/test_full_plans.py."""
 
 
 def real_world_train_size(dataset: str, source: str, standin: dict | None) -> int:
