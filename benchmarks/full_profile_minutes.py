@@ -183,10 +183,33 @@ def main() -> None:
         minutes[nb] = estimate(plan, per_image, factors)
         lines.append(f"| `{nb}` | {sum(t.count for t in plan if t.method != 'other')} | {minutes[nb]:,.0f} |")
     lines += ["", f"Total: {sum(minutes.values()):,.0f} minutes ({sum(minutes.values()) / 60:,.1f} hours)."]
+    lines += _spot_check(manifest, plans, per_image, factors)
     print("\n".join(lines))
     if args.write:
         (ROOT / "benchmarks" / "full_profile_minutes.md").write_text("\n".join(lines) + "\n")
         _write_yaml(ROOT / "papers.yaml", {a.id: minutes[nb] for nb, arts in notebooks.items() for a in arts})
+
+
+def _spot_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[str]:
+    """The same estimate for each ``spot`` profile (a full-protocol cell that was run), beside the minutes its
+    committed result took: a check of the estimator against a measured run of the paper's protocol."""
+    from debiaskit.artifacts import load_result
+    from debiaskit.reproduce import run_parameters
+
+    out = []
+    for art in manifest.artifacts:
+        rel = str(art.notebook.relative_to(ROOT))
+        if "spot" not in art.profiles or rel not in plans:
+            continue
+        estimate_min = estimate(plans[rel](run_parameters(art, "spot")), per_image, factors)
+        result = load_result(manifest.root, art, "spot") or {}
+        seconds = result.get("runtime_seconds")
+        measured = (f"measured {seconds / 60:,.0f} min wall on {result.get('device') or '?'} "
+                    f"({result.get('finished', '')[:10]}; its models trained side by side in one-thread workers)"
+                    if seconds else "not run yet")
+        out += ["", f"Check: `{art.id}`'s `spot` profile (the paper's protocol for one cell): estimated "
+                    f"{estimate_min:,.0f} min one model at a time; {measured}."]
+    return out
 
 
 def _write_yaml(path: Path, minutes: dict[str, float]) -> None:

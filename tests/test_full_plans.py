@@ -60,3 +60,16 @@ def test_the_real_world_plan_knows_every_variant_row_of_the_library():
     from debiaskit.baselines.realworld import VARIANTS, method_of
 
     assert pgd_b.REAL_WORLD_VARIANTS == {row: method_of(row)[0] for row in VARIANTS}
+
+
+def test_the_spot_cell_is_estimated_from_its_own_parameters_beside_its_measured_run():
+    from collections import defaultdict
+
+    per_image, factors = defaultdict(lambda: 1e-4), defaultdict(lambda: 1.0)
+    (line,) = [x for x in full_profile_minutes._spot_check(MANIFEST, PLANS, per_image, factors) if x]
+    art = MANIFEST.artifact("pgd/table1")
+    spot_plan = PLANS["notebooks/pgd/table1_controlled.py"](run_parameters(art, "spot"))
+    minutes = full_profile_minutes.estimate(spot_plan, per_image, factors)
+    assert {t.method for t in spot_plan} >= {"vanilla", "gce", "pgd"}
+    assert f"`pgd/table1`'s `spot` profile" in line and f"estimated {minutes:,.0f} min" in line
+    assert ("measured" in line) or ("not run yet" in line)
