@@ -215,7 +215,7 @@ print(run.claims().to_string(index=False))
 #   | paper | 99.37 ± 0.05 | 99.97 ± 0.05 | 51.97 ± 0.84 |
 #
 #   Neither reading of the draft's text reproduces Vanilla; the authors' code's settings reproduce it to half a
-#   point. All methods share the schedule, so choosing it on Vanilla alone cannot favour PGD. This table's `full`
-#   profile therefore trains Colored MNIST with the code's settings (a deviation in `papers.yaml`); Watermarked
-#   MNIST and Cartoon keep Table 4's column, and so do the other notebooks' `full` profiles for now. Whether PGD still lands on its row under these settings is not measured yet:
-#   the `spot_code` profile runs that cell (`--profile spot_code`, about 2 hours on this CPU), with claims of its own.
+#   point. All methods share the schedule, so choosing it on Vanilla alone cannot favour PGD. Whether PGD still
+#   lands on its row under these settings is not measured yet: the `spot_code` profile runs that cell
+#   (`--profile spot_code`, about 2 hours on this CPU), with claims of its own. Until it has, the `full` profile
+#   keeps Table 4's column, under which PGD's cell is measured to match (a deviation in `papers.yaml` records this).
