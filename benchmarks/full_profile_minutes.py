@@ -205,8 +205,7 @@ def _spot_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[s
         result = load_result(manifest.root, art, "spot") or {}
         seconds = result.get("runtime_seconds")
         measured = (f"measured {seconds / 60:,.0f} min wall on {result.get('device') or '?'} "
-                    f"({result.get('finished', '')[:10]}; its models trained side by side in one-thread workers)"
-                    if seconds else "not run yet")
+                    f"({result.get('finished', '')[:10]})" if seconds else "not run yet")
         out += ["", f"Check: `{art.id}`'s `spot` profile (the paper's protocol for one cell): estimated "
                     f"{estimate_min:,.0f} min one model at a time; {measured}."]
     return out

@@ -2,19 +2,17 @@
 of Table 4 (shrunk to a smoke test here)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import needs_mnist
+from conftest import ROOT, needs_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "full_protocol_cell.py"
 
 
 def _run(*args, env_cache: Path):
-    import os
-
     env = {**os.environ, "DEBIASKIT_CACHE": str(env_cache),
            "DEBIASKIT_DATA": os.environ.get("DEBIASKIT_DATA", "/work/shared/data"), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -38,28 +38,33 @@ PAPER_PROFILES = ("quick", "ci")
 """Profiles that scale the paper's protocol down; a result under any other (``full``, ``spot``) ran the protocol."""
 
 
+def _protocol_results(manifest: Manifest):
+    """``(artifact, profile, result)`` of every recorded run of a profile outside :data:`PAPER_PROFILES`."""
+    for art in manifest.artifacts:
+        for profile in art.profiles:
+            result = None if profile in PAPER_PROFILES else load_result(manifest.root, art, profile)
+            if result:
+                yield art, profile, result
+
+
 def protocol_cells(manifest: Manifest) -> list[dict]:
     """Every paper value that a result of the paper's own protocol (a profile outside :data:`PAPER_PROFILES`)
     reproduced, beside the paper's mean and spread: ``within`` holds when the difference is at most two of the
     paper's standard deviations or two points, whichever is larger."""
     cells = []
-    for art in manifest.artifacts:
-        for profile in art.profiles:
-            result = None if profile in PAPER_PROFILES else load_result(manifest.root, art, profile)
-            if not result:
+    for art, profile, result in _protocol_results(manifest):
+        for key, ours in (result.get("values") or {}).items():
+            paper = art.paper_values.get(key)
+            if paper is None or ours is None:
                 continue
-            for key, ours in (result.get("values") or {}).items():
-                paper = art.paper_values.get(key)
-                if paper is None or ours is None:
-                    continue
-                std = art.paper_std.get(key)
-                diff = ours - paper
-                cells.append({"artifact": art.id, "profile": profile, "value": key, "paper": paper, "paper_std": std,
-                              "reproduced": ours, "difference": diff, "in_std": None if not std else diff / std,
-                              "within": abs(diff) <= max(2 * (std or 0.0), 2.0),
-                              "git_revision": result.get("git_revision"), "finished": result.get("finished"),
-                              "runtime_seconds": result.get("runtime_seconds"), "device": result.get("device"),
-                              "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root))})
+            std = art.paper_std.get(key)
+            diff = ours - paper
+            cells.append({"artifact": art.id, "profile": profile, "value": key, "paper": paper, "paper_std": std,
+                          "reproduced": ours, "difference": diff, "in_std": None if not std else diff / std,
+                          "within": abs(diff) <= max(2 * (std or 0.0), 2.0),
+                          "git_revision": result.get("git_revision"), "finished": result.get("finished"),
+                          "runtime_seconds": result.get("runtime_seconds"), "device": result.get("device"),
+                          "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root))})
     return cells
 
 
@@ -67,15 +72,11 @@ def protocol_claims(manifest: Manifest) -> list[dict]:
     """The claims of every profile outside :data:`PAPER_PROFILES` that has a result (e.g. ``spot``'s claims
     that PGD beats Vanilla and that both land near the paper), checked on that result."""
     claims = []
-    for art in manifest.artifacts:
-        for profile in art.profiles:
-            result = None if profile in PAPER_PROFILES else load_result(manifest.root, art, profile)
-            if not result:
-                continue
-            for c in art.claims:
-                if profile in c.profiles:
-                    checked = check_claim(c.id, c.text, c.check, result.get("values") or {}, c.tolerance).__dict__
-                    claims.append({"artifact": art.id, "profile": profile, **checked})
+    for art, profile, result in _protocol_results(manifest):
+        for c in art.claims:
+            if profile in c.profiles:
+                checked = check_claim(c.id, c.text, c.check, result.get("values") or {}, c.tolerance).__dict__
+                claims.append({"artifact": art.id, "profile": profile, **checked})
     return claims
 
 
