@@ -4,7 +4,7 @@ For each notebook, ``benchmarks/full_plans`` lists the trainings its ``full`` pa
 shape, images, epochs, batch, method; computed from the parameters, so they follow profile edits). This script
 measures, in one run on the given device:
 
-* the training time per image (``debiaskit.training.train``: augmentation, dropout, SGD) of every network and
+* the training time per image (``debiaskit.core.training.train``: augmentation, dropout, SGD) of every network and
   input shape the plans name, at batch 256 (the larger networks at 32-64; a step is taken as linear in the batch);
 * each de-biasing method's cost relative to Vanilla (``run_method`` on 2,048 Colored-MNIST-shaped images, two
   epochs), since LfF, ReBias, RUBi and LearnedMixin train two networks per step and PGD trains a GCE model and
@@ -52,7 +52,7 @@ def all_plans() -> dict:
 def _network(arch: str, shape: tuple[int, int, int]):
     from torch import nn
 
-    from debiaskit.models import resnet18, simple_convnet1, simple_convnet2
+    from debiaskit.core.models import resnet18, simple_convnet1, simple_convnet2
     from debiaskit.patchattr.gender import gender_cnn
     from debiaskit.patchattr.region_model import cifar_resnet18
 
@@ -72,12 +72,12 @@ taken as b times that (large networks on a CPU are near-linear in the batch)."""
 
 
 def image_seconds(arch: str, shape: tuple[int, int, int], device: str, steps: int = 4) -> float:
-    """Seconds per image of a training step (``debiaskit.training.train``: augmentation of RGB inputs, dropout
+    """Seconds per image of a training step (``debiaskit.core.training.train``: augmentation of RGB inputs, dropout
     where the network has it, SGD), measured over ``steps`` steps after one warm-up step."""
     import torch
 
-    from debiaskit.augment import AugmentConfig
-    from debiaskit.training import TrainConfig, train
+    from debiaskit.core.augment import AugmentConfig
+    from debiaskit.core.training import TrainConfig, train
 
     batch = REFERENCE_BATCH.get(arch, 256)
     n = batch * steps
@@ -98,9 +98,9 @@ def method_factors(device: str) -> dict[str, float]:
 
     from debiaskit.baselines import run_method
     from debiaskit.baselines.biased_model import train_biased_model
-    from debiaskit.data.biased import BiasedSplit
-    from debiaskit.models import simple_convnet1
-    from debiaskit.training import TrainConfig
+    from debiaskit.core.models import simple_convnet1
+    from debiaskit.core.splits import BiasedSplit
+    from debiaskit.core.training import TrainConfig
 
     g = torch.Generator().manual_seed(0)
     n = 2048
@@ -150,8 +150,8 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from debiaskit.manifest import load_manifest
-    from debiaskit.reproduce import run_parameters
+    from debiaskit.companion.manifest import load_manifest
+    from debiaskit.companion.reproduce import run_parameters
 
     torch.set_num_threads(args.threads)
     manifest = load_manifest(ROOT / "papers.yaml")
@@ -187,14 +187,14 @@ def main() -> None:
     print("\n".join(lines))
     if args.write:
         (ROOT / "benchmarks" / "full_profile_minutes.md").write_text("\n".join(lines) + "\n")
-        _write_yaml(ROOT / "papers.yaml", {a.id: minutes[nb] for nb, arts in notebooks.items() for a in arts})
+        _write_yaml(ROOT / "papers.yaml", minutes)
 
 
 def _spot_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[str]:
     """The same estimate for each ``spot`` profile (a full-protocol cell that was run), beside the minutes its
     committed result took: a check of the estimator against a measured run of the paper's protocol."""
-    from debiaskit.artifacts import load_result
-    from debiaskit.reproduce import run_parameters
+    from debiaskit.companion.artifacts import load_result
+    from debiaskit.companion.reproduce import run_parameters
 
     out = []
     for art in manifest.artifacts:
@@ -212,11 +212,12 @@ def _spot_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[s
 
 
 def _write_yaml(path: Path, minutes: dict[str, float]) -> None:
-    """Replace ``full: N`` in each artifact's ``estimated_minutes`` line, keeping the file's layout."""
+    """Replace ``full: N`` in each notebook entry's ``estimated_minutes`` line (``minutes`` by notebook path), keeping
+    the file's layout."""
     text = path.read_text()
     out, current = [], None
     for line in text.splitlines(keepends=True):
-        m = re.match(r"\s*- id: (\S+)", line)
+        m = re.match(r"\s*- path: (\S+)", line)
         if m:
             current = m.group(1)
         if current in minutes and line.strip().startswith("estimated_minutes:"):

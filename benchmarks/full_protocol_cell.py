@@ -32,13 +32,13 @@ def main() -> None:
                         help="override one of the profile's train_settings (YAML value), e.g. lr_decay=0.1")
     args = parser.parse_args()
 
+    import torch
     import yaml
 
-    import torch
-
-    from debiaskit.baselines.suite import build_benchmark, train_config, trained_model, value_key
-    from debiaskit.manifest import find_root, load_manifest
-    from debiaskit.training import evaluate
+    from debiaskit.companion.manifest import find_root, load_manifest
+    from debiaskit.core.training import evaluate
+    from debiaskit.experiments.runs import train_config, trained_model
+    from debiaskit.experiments.suite import build_benchmark, value_key
 
     art = load_manifest(find_root() / "papers.yaml").artifact("pgd/table1")
     spot = art.profiles["spot"]

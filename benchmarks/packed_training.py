@@ -1,5 +1,5 @@
-"""Models per second of packed training (:func:`debiaskit.packing.train_packed`: K Simple ConvNet-1 models in one
-vmapped step) against the same K models trained one after another with :func:`debiaskit.training.train`, in one
+"""Models per second of packed training (:func:`debiaskit.core.packing.train_packed`: K Simple ConvNet-1 models in one
+vmapped step) against the same K models trained one after another with :func:`debiaskit.core.training.train`, in one
 run, for several K. Each (mode, K) runs in a fresh process, so its peak memory is its own: RSS on the CPU, the
 device's peak allocation on a GPU.
 
@@ -23,9 +23,9 @@ import time
 def _run(mode: str, k: int, n_train: int, epochs: int, device: str, threads: int) -> dict:
     import torch
 
-    from debiaskit.models import simple_convnet1
-    from debiaskit.packing import train_packed
-    from debiaskit.training import TrainConfig, train
+    from debiaskit.core.models import simple_convnet1
+    from debiaskit.core.packing import train_packed
+    from debiaskit.core.training import TrainConfig, train
 
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)

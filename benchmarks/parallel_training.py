@@ -1,5 +1,5 @@
 """Wall time and peak memory of training several independent cached models: one after another in one
-process with every thread (``sequential``), against :func:`debiaskit.parallel.warm_cache` with one
+process with every thread (``sequential``), against :func:`debiaskit.experiments.parallel.warm_cache` with one
 one-thread worker process per core (``workers``) and, with ``--ray``, the same calls as tasks of a local Ray
 instance with one CPU per core (``reproduce --executor ray``), in one run, each into its own empty model cache.
 
@@ -18,7 +18,8 @@ import time
 
 
 def _jobs(n_models: int, n_train: int, epochs: int):
-    from debiaskit.baselines.suite import build_benchmark, train_config, trained_model
+    from debiaskit.experiments.runs import train_config, trained_model
+    from debiaskit.experiments.suite import build_benchmark
 
     bench = build_benchmark("colored_mnist", 0.99, seed=0, n_train=n_train, n_test=500)
     methods = ["vanilla", "lff", "repair", "rubi"]
@@ -49,7 +50,8 @@ def _ray_row(calls, cpus: int, cache: str) -> tuple[str, float, float]:
 
     import ray
 
-    from debiaskit import parallel, ray_executor
+    from debiaskit.experiments import parallel
+    from debiaskit.experiments import ray_models as ray_executor
 
     os.environ["DEBIASKIT_CACHE"] = cache
     start = time.perf_counter()
@@ -75,7 +77,7 @@ def main() -> None:
 
     import torch
 
-    from debiaskit.parallel import shutdown, worker_pool, warm_cache
+    from debiaskit.experiments.parallel import shutdown, warm_cache, worker_pool
 
     torch.set_num_threads(args.threads)
     calls = _jobs(args.models, args.n_train, args.epochs)

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from debiaskit.models import simple_convnet1  # noqa: E402
+from debiaskit.core.models import simple_convnet1  # noqa: E402
 from debiaskit.pgd import last_layer_grads, per_sample_grads, topk_per_sample_grads  # noqa: E402
 
 MB = 1024 * 1024

@@ -1,4 +1,4 @@
-"""What PreciseBN (``TrainConfig.precise_bn``, :func:`debiaskit.training.recalibrate_batchnorm`) costs and
+"""What PreciseBN (``TrainConfig.precise_bn``, :func:`debiaskit.core.training.recalibrate_batchnorm`) costs and
 what it changes: Simple ConvNet-1 on Watermarked MNIST (99.5%, 8k training images) trained at a constant
 learning rate; after every epoch the test accuracy of the model as trained (BatchNorm's running averages)
 beside a copy whose statistics are re-estimated over 4096 training images, and the time of that pass
@@ -25,8 +25,9 @@ def main() -> None:
 
     import torch
 
-    from debiaskit.baselines.suite import build_benchmark, model_factory
-    from debiaskit.training import PRECISE_BN_SAMPLES, TrainConfig, evaluate, recalibrate_batchnorm, train
+    from debiaskit.core.training import PRECISE_BN_SAMPLES, TrainConfig, evaluate, recalibrate_batchnorm, train
+    from debiaskit.experiments.runs import model_factory
+    from debiaskit.experiments.suite import build_benchmark
 
     torch.set_num_threads(args.threads)
     bench = build_benchmark("watermarked_mnist", 0.995, seed=0, n_train=8000, n_test=2000)

@@ -2,7 +2,7 @@
 debiaskit's pipeline (in-memory tensors, batched augmentation) against a torchvision DataLoader applying
 the same augmentation per sample with PIL transforms (PGD draft, Appendix A.1), with the same network
 (``torchvision``) and, the usual way end to end, with torch's ``nn.Dropout`` in it (``torchvision+nn.Dropout``;
-debiaskit's network draws its dropout masks more cheaply, see :class:`debiaskit.models.Dropout`).
+debiaskit's network draws its dropout masks more cheaply, see :class:`debiaskit.core.models.Dropout`).
 
 Each pipeline runs in its own fresh process (so peak RSS is its own). Usage::
 
@@ -17,7 +17,6 @@ import platform
 import resource
 import time
 
-
 PIPELINES = ("debiaskit", "torchvision", "torchvision+nn.Dropout")
 
 
@@ -31,8 +30,8 @@ def _build_data(limit: int | None):
 def _debiaskit_epoch(limit, threads, workers):
     import torch
 
-    from debiaskit.models import simple_convnet1
-    from debiaskit.training import TrainConfig, train
+    from debiaskit.core.models import simple_convnet1
+    from debiaskit.core.training import TrainConfig, train
 
     torch.set_num_threads(threads)
     split = _build_data(limit)
@@ -67,7 +66,7 @@ def _torchvision_epoch(limit, threads, workers, torch_dropout: bool = False):
     from torch.utils.data import DataLoader
     from torchvision import transforms as T
 
-    from debiaskit.models import simple_convnet1
+    from debiaskit.core.models import simple_convnet1
 
     torch.set_num_threads(threads)
     split = _build_data(limit)

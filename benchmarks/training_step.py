@@ -4,7 +4,7 @@ try to make it faster, timed in one run and reported as ratios to plain eager Py
 ``nn.Dropout``, with peak memory.
 
 Variants: ``torch_dropout`` (the reference: eager, ``nn.Dropout``), ``debiaskit`` (as debiaskit trains:
-:class:`debiaskit.models.Dropout`, a keep mask from four 15-bit lanes per 64-bit ``random_`` draw),
+:class:`debiaskit.core.models.Dropout`, a keep mask from four 15-bit lanes per 64-bit ``random_`` draw),
 ``mask_dropout`` (``x * (rand_like(x) >= p) / (1 - p)``), ``channels_last`` (debiaskit's model in NHWC
 memory format) and ``compile`` (debiaskit's model under ``torch.compile`` with the default inductor
 backend; its compile time is reported apart). Each variant runs in a fresh process (so peak RSS is its
@@ -33,7 +33,7 @@ def swap_dropout(model, kind: str):
     import torch
     from torch import nn
 
-    from debiaskit.models import Dropout
+    from debiaskit.core.models import Dropout
 
     class MaskDropout(nn.Module):
         def __init__(self, p: float) -> None:
@@ -63,7 +63,7 @@ def _stepper(variant: str, x, y, device: str = "cpu"):
     import torch
     import torch.nn.functional as F
 
-    from debiaskit.models import simple_convnet1
+    from debiaskit.core.models import simple_convnet1
 
     torch.manual_seed(0)
     model = simple_convnet1(x.shape[1], 10).to(device)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _has_mnist() -> bool:
-    from debiaskit.config import data_root
+    from debiaskit.core.config import data_root
 
     return (data_root() / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").exists()
 
@@ -65,3 +65,19 @@ def write_celeba(root: Path, images: list, attributes: dict[str, list[int]], par
         f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
         + "".join(f"{nm} " + " ".join(["1"] * 10) + "\n" for nm in names))
     return names
+
+
+def with_notebook_entries(doc: dict) -> dict:
+    """Test manifests are written artifact by artifact; ``papers.yaml`` keeps each notebook's profiles and minutes
+    once, in the paper's ``notebooks`` list: move them there (in place; returns ``doc``)."""
+    for paper in doc["papers"]:
+        entries = {n["path"]: n for n in paper.get("notebooks") or []}
+        for art in paper.get("artifacts") or []:
+            profiles, minutes = art.pop("profiles", None), art.pop("estimated_minutes", None)
+            if profiles is not None:
+                entry = entries.setdefault(art["notebook"], {"path": art["notebook"]})
+                entry["profiles"] = profiles
+                if minutes is not None:
+                    entry["estimated_minutes"] = minutes
+        paper["notebooks"] = list(entries.values())
+    return doc

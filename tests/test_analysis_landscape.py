@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from debiaskit.analysis import filter_normalise, gradient_direction, gradient_landscape, loss_surface, mean_loss
-from debiaskit.analysis.landscape import model_parameters, random_direction
-from debiaskit.models import simple_convnet1
+from debiaskit.core.models import simple_convnet1
+from debiaskit.pgd.analysis import filter_normalise, gradient_direction, gradient_landscape, loss_surface, mean_loss
+from debiaskit.pgd.analysis.landscape import model_parameters, random_direction
 
 
 @pytest.fixture

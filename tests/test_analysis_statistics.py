@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from debiaskit.analysis import (bin_shares, cell_mass, parse_minutes, quantile_bins, ratios_to, sampling_matrix,
-                                separation_auc, uniformity)
+from debiaskit.pgd.analysis import (
+    bin_shares,
+    cell_mass,
+    parse_minutes,
+    quantile_bins,
+    ratios_to,
+    sampling_matrix,
+    separation_auc,
+    uniformity,
+)
 
 
 def test_uniformity_is_best_for_the_uniform_matrix():

@@ -4,7 +4,7 @@ import colorsys
 
 import torch
 
-from debiaskit.augment import AugmentConfig, augment_batch, hsv_to_rgb, rgb_to_hsv
+from debiaskit.core.augment import AugmentConfig, augment_batch, hsv_to_rgb, rgb_to_hsv
 
 
 def test_hsv_matches_colorsys():

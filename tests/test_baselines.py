@@ -10,16 +10,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from debiaskit.baselines import METHODS, method_options, run_method
+from debiaskit.baselines import COMPARED_METHODS, method_options, run_method
 from debiaskit.baselines.aflite import aflite_filter, predictability
 from debiaskit.baselines.hsic import gaussian_kernel, hsic, hsic_unbiased
 from debiaskit.baselines.learned_mixin import learned_mixin_h_loss
 from debiaskit.baselines.lff import ClassNormalisedEMA, lff_losses, relative_difficulty
 from debiaskit.baselines.repair import SampleWeights, repair_loss, resample
 from debiaskit.baselines.rubi import rubi_logits, rubi_loss
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.models import simple_convnet1
-from debiaskit.training import TrainConfig
+from debiaskit.core.models import simple_convnet1
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
 
 LOGITS = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.3, -0.2]])
 Y = torch.tensor([0, 2])
@@ -188,7 +188,7 @@ TOY_OPTIONS = {
 }
 
 
-@pytest.mark.parametrize("name", list(METHODS))
+@pytest.mark.parametrize("name", list(COMPARED_METHODS))
 def test_every_method_runs_one_tiny_epoch_through_the_same_call(name):
     split = _toy_split()
     cfg = TrainConfig(epochs=1, batch_size=16, device="cpu", seed=0)
@@ -263,7 +263,7 @@ def test_grad_cam_equals_the_cam_definition():
 
 
 def test_value_keys_follow_the_manifest_convention():
-    from debiaskit.baselines.suite import value_key
+    from debiaskit.experiments.suite import value_key
 
     assert value_key("colored_mnist", 0.995, "pgd", "minor") == "cm995_pgd_minor"
     assert value_key("watermarked_mnist", 0.95, "lff", "val") == "wm95_lff_val"

@@ -1,6 +1,6 @@
 import pytest
 
-from debiaskit.claims import ClaimSyntaxError, check_claim, parse_check
+from debiaskit.companion.claims import ClaimSyntaxError, check_claim, parse_check
 
 
 def test_comparison_with_tolerance():

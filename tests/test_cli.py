@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import with_notebook_entries
 
-from debiaskit.cli import main
+from debiaskit.companion.cli import main
 
 NOTEBOOK = '''# %% [markdown]
 # # tiny
@@ -20,7 +21,7 @@ seed = 0
 data_root = None
 
 # %% tags=["nbval-check-output"]
-from debiaskit.artifacts import start
+from debiaskit.companion.artifacts import start
 run = start("p/a", globals())
 run.record({"x": value})
 print(run.comparison().to_string())
@@ -37,7 +38,7 @@ def project(tmp_path, monkeypatch):
            "paper_values": {"source": "Table 0", "values": {"x": 2.5}},
            "claims": [{"id": "big", "text": "x is at least 2", "check": 'v["x"] >= 2'}]}
     paper = {"id": "p", "title": "T", "authors": ["A"], "document": "d.txt", "artifacts": [art]}
-    (tmp_path / "papers.yaml").write_text(yaml.safe_dump({"papers": [paper]}))
+    (tmp_path / "papers.yaml").write_text(yaml.safe_dump(with_notebook_entries({"papers": [paper]})))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -66,7 +67,7 @@ def test_set_values_are_checked_against_the_parameter_types(project, capsys):
 
 
 def test_type_rules_for_nested_and_special_defaults():
-    from debiaskit.reproduce import _type_problem
+    from debiaskit.companion.reproduce import _type_problem
 
     assert _type_problem("seeds", [0], [0, 1]) is None
     assert "seeds[1] expects an integer" in _type_problem("seeds", [0], [0, "x"])
@@ -109,7 +110,7 @@ def test_reproduce_runs_skips_and_checks_claims(project, capsys):
 
 
 def test_console_script_reports_errors_without_traceback(project):
-    out = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--paper", "nope", "--dry-run"],
+    out = subprocess.run([sys.executable, "-m", "debiaskit.companion.cli", "reproduce", "--paper", "nope", "--dry-run"],
                          capture_output=True, text=True, cwd=project)
     assert out.returncode == 2 and "no paper 'nope'" in out.stderr and "Traceback" not in out.stderr
 
@@ -119,7 +120,9 @@ def _add_second_artifact(project):
     (project / "notebooks" / "tiny2.py").write_text(NOTEBOOK.replace('"p/a"', '"p/b"'))
     doc = yaml.safe_load((project / "papers.yaml").read_text())
     art = dict(doc["papers"][0]["artifacts"][0], id="p/b", notebook="notebooks/tiny2.py")
-    art["profiles"] = {**art["profiles"], "ci": {"profile": "ci", "value": 0.5}}
+    entry = doc["papers"][0]["notebooks"][0]
+    doc["papers"][0]["notebooks"].append(dict(entry, path="notebooks/tiny2.py",
+                                              profiles={**entry["profiles"], "ci": {"profile": "ci", "value": 0.5}}))
     doc["papers"][0]["artifacts"].append(art)
     (project / "papers.yaml").write_text(yaml.safe_dump(doc))
 
@@ -155,8 +158,8 @@ def test_nbval_prepare_injects_the_profile_and_drops_output_checks(project):
 
 
 def test_an_artifact_recorded_without_numbers_is_reported_not_run_with_its_status(project):
-    from debiaskit.manifest import load_manifest
-    from debiaskit.report import build_report, to_markdown
+    from debiaskit.companion.manifest import load_manifest
+    from debiaskit.companion.report import build_report, to_markdown
 
     doc = yaml.safe_load((project / "papers.yaml").read_text())
     doc["papers"][0]["artifacts"][0]["status"] = "needs a data set that is not here"
@@ -213,7 +216,7 @@ def test_paper_and_artifact_can_be_repeated(project, capsys):
     other = json.loads(json.dumps(manifest["papers"][0]))
     other["id"] = "q"
     other["artifacts"][0]["id"] = "q/b"
-    other["artifacts"][0]["notebook"] = "notebooks/tiny_q.py"
+    other["artifacts"][0]["notebook"] = other["notebooks"][0]["path"] = "notebooks/tiny_q.py"
     (project / "notebooks" / "tiny_q.py").write_text(NOTEBOOK.replace('"p/a"', '"q/b"'))
     manifest["papers"].append(other)
     (project / "papers.yaml").write_text(yaml.safe_dump(manifest))
@@ -241,8 +244,8 @@ data_root = None
 import os, time
 from pathlib import Path
 import torch
-from debiaskit.artifacts import start
-from debiaskit.cache import cached_model
+from debiaskit.companion.artifacts import start
+from debiaskit.experiments.cache import cached_model
 
 run = start("p/slow", globals())
 def fit(model):
@@ -272,10 +275,10 @@ def test_sigkill_mid_notebook_then_rerun_keeps_finished_work(project, tmp_path):
                 paper_values={"source": "-", "values": {}}, profiles={"quick": {"profile": "quick"},
                                                                         "full": {"profile": "full"}})
     doc["papers"][0]["artifacts"].append(slow)
-    (project / "papers.yaml").write_text(yaml.safe_dump(doc))
+    (project / "papers.yaml").write_text(yaml.safe_dump(with_notebook_entries(doc)))
     cache, fits, release = tmp_path / "models", tmp_path / "fits.log", tmp_path / "release"
     env = dict(os.environ, DEBIASKIT_CACHE=str(cache), FITS_LOG=str(fits), RELEASE_FILE=str(release))
-    command = [sys.executable, "-m", "debiaskit.cli", "reproduce"]
+    command = [sys.executable, "-m", "debiaskit.companion.cli", "reproduce"]
     proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
@@ -301,8 +304,8 @@ def test_sigkill_mid_notebook_then_rerun_keeps_finished_work(project, tmp_path):
 def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(project):
     """A result of the paper's own protocol (here the `full` profile) shows in the quick report with the paper's
     spread; a cell more than two std and two points away is marked; quick/ci results are not protocol cells."""
-    from debiaskit.manifest import ManifestError, load_manifest
-    from debiaskit.report import build_report, to_markdown
+    from debiaskit.companion.manifest import ManifestError, load_manifest
+    from debiaskit.companion.report import build_report, to_markdown
 
     doc = yaml.safe_load((project / "papers.yaml").read_text())
     doc["papers"][0]["artifacts"][0]["paper_values"]["std"] = {"x": 0.5}
@@ -319,7 +322,7 @@ def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(proj
     (claim,) = rep["protocol_claims"]  # the full run's claims are checked on the full run's values, beside its cells
     assert (claim["artifact"], claim["profile"], claim["id"], claim["status"]) == ("p/a", "full", "big", "failed")
     assert "| `p/a` | full | x is at least 2 | ❌ failed |" in md
-    doc["papers"][0]["artifacts"][0]["profiles"]["full"]["value"] = -1.0
+    doc["papers"][0]["notebooks"][0]["profiles"]["full"]["value"] = -1.0
     (project / "papers.yaml").write_text(yaml.safe_dump(doc))
     assert main(["reproduce", "--profile", "full"]) == 1  # its claim (x >= 2) fails now
     assert not build_report(load_manifest(project / "papers.yaml"))["protocol_cells"][0]["within"]

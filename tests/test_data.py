@@ -4,8 +4,8 @@ import gzip
 
 import pytest
 import torch
-
 from conftest import needs_mnist
+
 from debiaskit.data import sources
 from debiaskit.data.colored_mnist import class_colours, colored_mnist
 from debiaskit.data.sources import DataUnavailableError, load_mnist

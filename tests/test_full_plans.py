@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from conftest import ROOT
-from debiaskit.manifest import load_manifest
-from debiaskit.reproduce import run_parameters
+
+from debiaskit.companion.manifest import load_manifest
+from debiaskit.companion.reproduce import run_parameters
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "full_plans"))
@@ -51,15 +51,6 @@ def test_estimate_sums_count_epochs_and_batches():
     per_image = {("simple_convnet1", (3, 28, 28)): 0.001}
     minutes = full_profile_minutes.estimate(plan, per_image, {"vanilla": 1.0})
     assert minutes == pytest.approx((2 * 10 * 1024 * 0.001 + 512 * 0.001 / 3) / 60)
-
-
-def test_the_real_world_plan_knows_every_variant_row_of_the_library():
-    """The plans do not import the library, so their copy of the variant rows is checked against it here."""
-    import pgd_b
-
-    from debiaskit.baselines.realworld import VARIANTS, method_of
-
-    assert pgd_b.REAL_WORLD_VARIANTS == {row: method_of(row)[0] for row in VARIANTS}
 
 
 def test_the_spot_cell_is_estimated_from_its_own_parameters_beside_its_measured_run():

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import with_notebook_entries
 
-from debiaskit.manifest import ManifestError, load_manifest
+from debiaskit.companion.manifest import ManifestError, load_manifest
 
 NOTEBOOK = '''# %% [markdown]
 # # t
@@ -30,7 +31,7 @@ def write(tmp_path: Path, artifact_overrides: dict | None = None, paper_extra: d
     art.update(artifact_overrides or {})
     paper = {"id": "p", "title": "T", "authors": ["A"], "document": "d.txt", "artifacts": [art], **(paper_extra or {})}
     path = tmp_path / "papers.yaml"
-    path.write_text(text if text is not None else yaml.safe_dump({"papers": [paper]}))
+    path.write_text(text if text is not None else yaml.safe_dump(with_notebook_entries({"papers": [paper]})))
     return path
 
 
@@ -54,6 +55,26 @@ def test_unknown_key_is_named(tmp_path):
 def test_unknown_paper_key(tmp_path):
     with pytest.raises(ManifestError, match="unknown key 'editor'"):
         load_manifest(write(tmp_path, paper_extra={"editor": "x"}))
+
+
+def test_profiles_live_in_the_papers_notebooks_entry(tmp_path):
+    path = write(tmp_path)
+    doc = yaml.safe_load(path.read_text())
+    doc["papers"][0]["artifacts"][0]["profiles"] = doc["papers"][0]["notebooks"][0]["profiles"]
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ManifestError, match="'profiles' belongs to the paper's notebooks entry"):
+        load_manifest(path)
+    del doc["papers"][0]["artifacts"][0]["profiles"]
+    doc["papers"][0]["notebooks"] = []
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ManifestError, match="notebook notebooks/nb.py is not among the paper's notebooks"):
+        load_manifest(path)
+
+
+def test_artifacts_of_one_notebook_share_its_profiles(repo_root):
+    m = load_manifest(repo_root / "papers.yaml")
+    fig7, fig1 = m.artifact("pgd/fig7"), m.artifact("pgd/fig1")
+    assert fig7.notebook == fig1.notebook and fig7.profiles is fig1.profiles
 
 
 def test_missing_notebook(tmp_path):

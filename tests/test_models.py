@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from debiaskit.models import Dropout, simple_convnet1
+from debiaskit.core.models import Dropout, simple_convnet1
 
 
 def test_dropout_zeroes_with_probability_p_and_scales_the_rest():

@@ -8,14 +8,15 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from debiaskit.analysis.denoising import auroc, group_means, kept_counts, separation, split_quality
-from debiaskit.baselines.denoising import denoised_benchmark, noise_model, warm_models
-from debiaskit.baselines.fine import (alignment_scores, class_direction, fine_split_features, gmm_clean_posterior)
-from debiaskit.baselines.suite import trained_model
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit
+from debiaskit.baselines.fine import alignment_scores, class_direction, fine_split_features, gmm_clean_posterior
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit
+from debiaskit.core.training import TrainConfig, evaluate
 from debiaskit.data.label_noise import flip_labels, noise_groups, with_label_noise
+from debiaskit.experiments.denoising import denoised_benchmark, noise_model
+from debiaskit.experiments.runs import trained_model
+from debiaskit.experiments.suite import warm_models
+from debiaskit.pgd.analysis.denoising import auroc, group_means, kept_counts, separation, split_quality
 from debiaskit.pgd.denoise import split_by_compensated_loss
-from debiaskit.training import TrainConfig, evaluate
 
 
 def _split(n=2000, classes=10, minority=0.05, seed=0) -> BiasedSplit:

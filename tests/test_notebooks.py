@@ -5,8 +5,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from debiaskit.manifest import load_manifest
-from debiaskit.notebook_params import notebook_parameters
+from debiaskit.companion.manifest import load_manifest
+from debiaskit.companion.notebook_params import notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks").rglob("*.py"))

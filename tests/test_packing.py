@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 import torch
 
-from debiaskit.models import Dropout, draw_keep_mask, dropout_masks, simple_convnet1, simple_convnet2
-from debiaskit.packing import PackingError, train_packed
-from debiaskit.training import TrainConfig, gather_batch, predict, stage_on_device, train
+from debiaskit.core.models import Dropout, draw_keep_mask, dropout_masks, simple_convnet1, simple_convnet2
+from debiaskit.core.packing import PackingError, train_packed
+from debiaskit.core.training import TrainConfig, gather_batch, predict, stage_on_device, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -136,7 +136,8 @@ def test_warm_trained_models_packs_vanilla_into_the_cache(isolated_cache):
     ``trained_model`` reads, so that reading them trains nothing; the models are those trained one at a time."""
     from test_parallel import _bench
 
-    from debiaskit.baselines.suite import train_config, trained_model, warm_trained_models
+    from debiaskit.experiments.runs import train_config, trained_model
+    from debiaskit.experiments.suite import warm_trained_models
 
     bench = _bench()
     cfgs = [train_config({"epochs": 2, "lr": 0.05, "batch_size": 32, "lr_milestones": [0.5], "augment": False}, seed=s)
@@ -154,7 +155,7 @@ def test_warm_trained_models_packs_vanilla_into_the_cache(isolated_cache):
     # on a CPU "auto" does not pack: the process pool and sequential numbers stay as they are
     for entry in isolated_cache.glob("*.pt"):
         entry.unlink()
-    import debiaskit.packing as packing
+    import debiaskit.core.packing as packing
 
     calls = []
     real = packing.train_packed

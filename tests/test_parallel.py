@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from debiaskit.baselines.suite import train_config, trained_model
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit
-from debiaskit.parallel import default_workers, warm_cache
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit
+from debiaskit.experiments.parallel import default_workers, warm_cache
+from debiaskit.experiments.runs import train_config, trained_model
 
 
 def _split(n: int, seed: int) -> BiasedSplit:

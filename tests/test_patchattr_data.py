@@ -10,8 +10,8 @@ import torch
 from conftest import needs_mnist, write_celeba
 from PIL import Image
 
+from debiaskit.data.faces import FAIRFACE_CLASSES, load_celeba, load_fairface, open_celeba
 from debiaskit.data.sources import DataUnavailableError
-from debiaskit.patchattr.faces import FAIRFACE_CLASSES, load_celeba, load_fairface, open_celeba
 from debiaskit.patchattr.subsets import biased_indices
 
 ATTRS = ["5_o_Clock_Shadow", "Blond_Hair", "Eyeglasses", "Male", "Smiling", "Wearing_Hat"]
@@ -119,21 +119,21 @@ def test_standin_marks_sit_in_their_true_regions():
 
 @needs_mnist  # the stand-in is built from Fashion-MNIST, which sits beside MNIST
 def test_region_classifier_learns_a_mark_and_is_cached(isolated_cache):
+    from debiaskit.experiments.patchattr import cached_region_classifier
     from debiaskit.patchattr.attribution import pixel_maps, region_maps
     from debiaskit.patchattr.fitting import FitConfig
     from debiaskit.patchattr.grid import PatchGrid
     from debiaskit.patchattr.localisation import region_iou
-    from debiaskit.patchattr.region_training import train_region_classifier
     from debiaskit.patchattr.standin import standin_faces, true_region
 
     data = standin_faces("train", limit=1500)
     grid = PatchGrid(32, 8, 13)
     cfg = FitConfig(epochs=6, batch_size=128, lr=5e-3, schedule="step", step_size=4)
     key = {"data": "standin-train-1500", "attribute": "corner"}
-    model, hit = train_region_classifier(data.images, data.labels["corner"], grid, 2, cfg, "small", cache_config=key,
-                                         progress=False)
-    again, hit2 = train_region_classifier(data.images, data.labels["corner"], grid, 2, cfg, "small", cache_config=key,
+    model, hit = cached_region_classifier(data.images, data.labels["corner"], grid, 2, cfg, "small", cache_config=key,
                                           progress=False)
+    again, hit2 = cached_region_classifier(data.images, data.labels["corner"], grid, 2, cfg, "small", cache_config=key,
+                                           progress=False)
     assert not hit and hit2
     maps = region_maps(again, data.images[:100].float() / 255, grid)
     mean_pixel = pixel_maps(maps.mean(0), grid)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.models import simple_convnet1
+from debiaskit.core.models import simple_convnet1
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
+from debiaskit.experiments.cache import cached_model
 from debiaskit.pgd import DebiasResult, PGDScores, debias, score_samples
-from debiaskit.training import TrainConfig
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -94,8 +94,8 @@ def test_denoising_first(split):
 
 def test_cache_reuses_biased_model(split, tmp_path, monkeypatch):
     monkeypatch.setenv("DEBIASKIT_CACHE", str(tmp_path))
-    first = debias(_model, split, CFG, CFG, score="loss", cache=True, progress=False)
-    second = debias(_model, split, CFG, CFG, score="loss", cache=True, progress=False)
+    first = debias(_model, split, CFG, CFG, score="loss", store=cached_model, progress=False)
+    second = debias(_model, split, CFG, CFG, score="loss", store=cached_model, progress=False)
     assert len(first.biased_history) == 1 and second.biased_history == []  # the second run is a cache hit
     for key, value in first.biased.state_dict().items():
         assert torch.equal(value, second.biased.state_dict()[key])

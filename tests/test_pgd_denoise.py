@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
 from debiaskit.pgd import compensated_loss, denoise, denoise_split, split_by_compensated_loss
-from debiaskit.training import TrainConfig
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

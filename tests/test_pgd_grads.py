@@ -10,10 +10,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.models import simple_convnet1
-from debiaskit.pgd import (gather_coordinates, gradient_statistics, last_layer_grad_norms, last_layer_grads,
-                           per_sample_grads, select_parameters, topk_per_sample_grads)
-
+from debiaskit.core.models import simple_convnet1
+from debiaskit.pgd import (
+    gather_coordinates,
+    gradient_statistics,
+    last_layer_grad_norms,
+    last_layer_grads,
+    per_sample_grads,
+    select_parameters,
+    topk_per_sample_grads,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

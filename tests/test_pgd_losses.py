@@ -1,4 +1,4 @@
-"""GCE in both forms, the adjusting-objective weights, and their use with debiaskit.training.train."""
+"""GCE in both forms, the adjusting-objective weights, and their use with debiaskit.core.training.train."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 from debiaskit.pgd import adjusting_objective, adjusting_weights, gce_loss, gce_objective, weighted_ce_objective
-from debiaskit.training import TrainConfig, train
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

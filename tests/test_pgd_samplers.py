@@ -12,7 +12,6 @@ from scipy import stats
 
 from debiaskit.pgd import effective_sample_size, multinomial_sampler, published_sampler, rejection_sampler
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 P = torch.tensor([1.0, 0.5, 0.25, 0.1, 0.05, 0.8, 0.3, 0.02, 0.6, 0.15], dtype=torch.float64)

@@ -10,10 +10,23 @@ import pytest
 import torch
 from scipy import stats
 
-from debiaskit.pgd import (aggregate_log_scores, direction_log_scores, effective_sample_size, log_bessel_iv,
-                           logit_scores, loss_scores, magnitude_log_scores, pgd_scores, sampling_probability,
-                           softmax_scores, temperature_for_ess, training_error, vmf_fit, vmf_log_density, vmf_log_normaliser)
-
+from debiaskit.pgd import (
+    aggregate_log_scores,
+    direction_log_scores,
+    effective_sample_size,
+    log_bessel_iv,
+    logit_scores,
+    loss_scores,
+    magnitude_log_scores,
+    pgd_scores,
+    sampling_probability,
+    softmax_scores,
+    temperature_for_ess,
+    training_error,
+    vmf_fit,
+    vmf_log_density,
+    vmf_log_normaliser,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

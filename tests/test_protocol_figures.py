@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from debiaskit.analysis.architecture import layer_table
-from debiaskit.analysis.protocol import flat_values, full_protocol, pgd_defaults
-from debiaskit.claims import check_claim
-from debiaskit.manifest import load_manifest
-from debiaskit.models import simple_convnet1, simple_convnet2
+from debiaskit.companion.claims import check_claim
+from debiaskit.companion.manifest import load_manifest
+from debiaskit.companion.protocol import flat_values, full_protocol, pgd_defaults
+from debiaskit.core.models import simple_convnet1, simple_convnet2
+from debiaskit.pgd.analysis.architecture import layer_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,11 +37,13 @@ def test_table4_follows_the_full_profiles_and_its_claim_catches_a_drift(tmp_path
     assert check_claim(claim.id, claim.text, claim.check, flat_values(protocol), claim.tolerance).status == "held"
     # a full profile that drifts from the draft (WM's learning rate) fails the claim
     doc = yaml.safe_load((ROOT / "papers.yaml").read_text())
-    table1 = next(a for p in doc["papers"] for a in p["artifacts"] if a["id"] == "pgd/table1")
+    table1 = next(n for p in doc["papers"] for n in p["notebooks"] if n["path"].endswith("table1_controlled.py"))
     table1["profiles"]["full"]["train_settings"]["watermarked_mnist"]["lr"] = 0.02
     for p in doc["papers"]:
         for a in p["artifacts"]:
             a["notebook"] = str(ROOT / a["notebook"])
+        for n in p["notebooks"]:
+            n["path"] = str(ROOT / n["path"])
     (tmp_path / "papers.yaml").write_text(yaml.safe_dump(doc))
     drifted = flat_values(full_protocol(load_manifest(tmp_path / "papers.yaml")))
     assert drifted["wm_lr"] == 0.02

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from debiaskit import parallel, ray_executor
-from debiaskit.cache import cached_model
-from debiaskit.training import TrainConfig, train
-from debiaskit.data.biased import BiasedSplit
-
 from test_cli import project  # noqa: F401  (the command-line tests' tiny project, a fixture)
+
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
+from debiaskit.experiments import parallel
+from debiaskit.experiments import ray_models as ray_executor
+from debiaskit.experiments.cache import cached_model
 
 ray = pytest.importorskip("ray")
 
@@ -78,19 +78,19 @@ def test_a_killed_worker_task_is_retried_and_its_model_cached(local_ray, tmp_pat
 
 def test_reproduce_runs_notebooks_as_ray_tasks(project, tmp_path):
     env = dict(os.environ, DEBIASKIT_CACHE=str(tmp_path / "cache"), RAY_ADDRESS="")
-    out = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=project,
+    out = subprocess.run([sys.executable, "-m", "debiaskit.companion.cli", "reproduce", "--executor", "ray"], cwd=project,
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "(Ray)" in out.stderr + out.stdout
     result = json.loads((project / "figures" / "p" / "a.json").read_text())
     assert result["values"] == {"x": 3.0} and result["fingerprint"]
-    again = subprocess.run([sys.executable, "-m", "debiaskit.cli", "reproduce", "--executor", "ray"], cwd=project,
+    again = subprocess.run([sys.executable, "-m", "debiaskit.companion.cli", "reproduce", "--executor", "ray"], cwd=project,
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 to run" in again.stdout
 
 
 def test_address_without_ray_executor_is_refused(tmp_path, capsys):
-    from debiaskit.cli import main
+    from debiaskit.companion.cli import main
 
     with pytest.raises(SystemExit, match="--executor ray"):
         main(["--manifest", str(Path(__file__).resolve().parents[1] / "papers.yaml"), "reproduce", "--address",

@@ -9,14 +9,14 @@ import pytest
 import torch
 from PIL import Image
 
-from debiaskit.baselines import realworld
-from debiaskit.baselines.suite import model_factory
+from debiaskit.core.models import PretrainedWeightsUnavailable, ResNetWithFeatures, resnet18
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit
 from debiaskit.data import image_folder
 from debiaskit.data.bar import ACTIONS, action_of, bar, find_bar, load_bar_split
 from debiaskit.data.image_folder import decode_image
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit
 from debiaskit.data.sources import DataUnavailableError
-from debiaskit.models import PretrainedWeightsUnavailable, ResNetWithFeatures, resnet18
+from debiaskit.experiments import realworld
+from debiaskit.experiments.runs import model_factory
 
 
 def _write_bar(root, per_action: dict[str, tuple[int, int]], size=(40, 30)) -> None:
@@ -58,6 +58,20 @@ def test_decode_resizes_the_shorter_side_and_centre_crops(tmp_path):
     out = decode_image(tmp_path / "x.png", 16)
     assert out.shape == (3, 16, 16) and out.dtype == torch.uint8
     assert int(out[:, :, 2:-2].min()) > 150
+
+
+def test_decode_is_torchvision_s_resize_then_centre_crop_and_labels_are_optional(tmp_path, monkeypatch):
+    from torchvision.transforms import v2
+
+    monkeypatch.setenv("DEBIASKIT_CACHE", str(tmp_path / "cache"))
+    rgb = np.random.default_rng(0).integers(0, 256, (23, 37, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "x.png")
+    with Image.open(tmp_path / "x.png") as im:
+        reference = v2.Compose([v2.Resize(16), v2.CenterCrop(16), v2.PILToTensor()])(im.convert("RGB"))
+    assert torch.equal(decode_image(tmp_path / "x.png", 16), reference)
+    x, y = image_folder.decode_cached("x", [tmp_path / "x.png"], 16, "hint")
+    assert y is None and torch.equal(x[0], reference)
+    assert image_folder.decode_cached("x", [tmp_path / "x.png"], 16, "hint")[1] is None  # read back from the cache
 
 
 def test_bar_benchmark_splits_labels_and_bias_marks(bar_root):
@@ -150,8 +164,10 @@ class _Fixed(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.unused = torch.nn.Parameter(torch.zeros(1))  # predict() reads the device off a parameter
+        self.calls = 0
 
     def forward(self, x):
+        self.calls += 1
         labels = x[:, 0, 0, 0].round().long()
         return torch.nn.functional.one_hot(labels, 3).float()
 
@@ -163,7 +179,9 @@ def test_evaluation_row_averages_as_each_table_does():
     major = torch.tensor([True, True, True, True, True, True, False, False])  # majority 4/6 right, minority 0/2
     split = BiasedSplit(x, y, torch.where(major, y, (y + 1) % 3))
     for dataset, expected in (("bar", (50 + 100 + 25) / 3), ("celeba", (200 / 3 + 0) / 2), ("imagenet9", 50.0)):
-        row = realworld.evaluation_row(_Fixed(), BiasedBenchmark(dataset, split, split, split, 3, {"dataset": dataset}))
+        model = _Fixed()
+        row = realworld.evaluation_row(model, BiasedBenchmark(dataset, split, split, split, 3, {"dataset": dataset}))
+        assert model.calls == 2, "one pass over the validation split, one over the test split"
         assert row["avg"] == pytest.approx(expected)
         assert [row[f"class{c}"] for c in range(3)] == pytest.approx([50, 100, 25])
         assert row["major"] == pytest.approx(200 / 3) and row["minor"] == pytest.approx(0)
@@ -186,15 +204,15 @@ def test_real_world_benchmark_records_the_network(bar_root):
 def test_variant_rows_take_the_method_s_options_and_share_pgd_s_gce_model():
     options = {"pgd": {"variant": "published"}, "lff": {"ema": 0.7}}
     assert realworld.method_of("lff", options) == ("lff", {"ema": 0.7})
-    assert realworld.method_of("pgd", options) == ("pgd", {"variant": "published", "cache": True})
+    assert realworld.method_of("pgd", options) == ("pgd", {"variant": "published", "share_biased": True})
     method, opts = realworld.method_of("pgd_scratch", options)
-    assert method == "pgd" and opts == {"variant": "published", "init_from_biased": False, "cache": True}
+    assert method == "pgd" and opts == {"variant": "published", "init_from_biased": False, "share_biased": True}
     assert realworld.method_of("pgd_scratch", {**options, "pgd_scratch": {"q": 0.5}})[1]["q"] == 0.5
     assert realworld.row_name("pgd_scratch") != realworld.row_name("pgd")
 
 
 def test_build_benchmark_draws_the_cartoon_standin_only_for_cartoon():
-    from debiaskit.baselines.suite import build_benchmark
+    from debiaskit.experiments.suite import build_benchmark
 
     bench = build_benchmark("cartoon", 0.95, seed=0, n_train=4000, source="standin")
     assert bench.meta["source"] == "standin" and bench.meta["n_avatars"] == 4000

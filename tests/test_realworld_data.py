@@ -11,10 +11,16 @@ from PIL import Image
 
 from debiaskit.data import celeba, imagenet9
 from debiaskit.data.cartoon import PAIRS, cartoon, merge_classes
-from debiaskit.data.cartoon_standin import (FACE_COLORS, HAIR_COLORS, LIPSTICK, PART_MOUTH, draw_avatars,
-                                            render_avatars, sample_avatars)
+from debiaskit.data.cartoon_standin import (
+    FACE_COLORS,
+    HAIR_COLORS,
+    LIPSTICK,
+    PART_MOUTH,
+    draw_avatars,
+    render_avatars,
+    sample_avatars,
+)
 from debiaskit.data.sources import DataUnavailableError
-
 
 # --- CelebA -------------------------------------------------------------------------------------------------
 

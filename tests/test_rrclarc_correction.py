@@ -7,13 +7,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.models import simple_convnet1
-from debiaskit.rrclarc.correction import (a_clarc_objective, concept_level, finetune, freeze_all_but_linear,
-                                          latent_gradient, logit_scalar, p_clarc, random_signs, rr_clarc_objective,
-                                          rr_penalty, rrr_objective, shift_along)
+from debiaskit.core.models import simple_convnet1
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
+from debiaskit.rrclarc.correction import (
+    a_clarc_objective,
+    concept_level,
+    finetune,
+    freeze_all_but_linear,
+    latent_gradient,
+    logit_scalar,
+    p_clarc,
+    random_signs,
+    rr_clarc_objective,
+    rr_penalty,
+    rrr_objective,
+    shift_along,
+)
 from debiaskit.rrclarc.latent import LatentHead, forward_with_latent, image_head, latent_head
-from debiaskit.training import TrainConfig
 
 
 def _model(classes=3):

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
-
 from conftest import needs_mnist, write_celeba
+from PIL import Image
 
 from debiaskit.data.sources import DataUnavailableError
 from debiaskit.rrclarc.celeba import celeba_benchmark
@@ -68,7 +67,7 @@ def test_celeba_loader_on_a_fixture(tmp_path, isolated_cache):
 
 
 def test_missing_celeba_gives_a_clear_error(tmp_path):
-    with pytest.raises(DataUnavailableError, match="(?s)CelebA is not available.*missing: list_attr_celeba.txt.*DEBIASKIT_DATA"):
+    with pytest.raises(DataUnavailableError, match="(?s)CelebA is not available.*missing .*list_attr_celeba.txt.*DEBIASKIT_DATA"):
         celeba_benchmark(root=str(tmp_path))
     with pytest.raises(DataUnavailableError, match="MD5"):
         celeba_benchmark(root=str(_fixture(tmp_path)), verify=True)
@@ -79,8 +78,8 @@ def test_correction_setup_is_the_cached_biased_model_its_latents_and_the_signal_
     """``correction_setup`` assembles what the trade-off and heatmap notebooks share: the biased model (trained
     once, then a cache hit), its latents, the CAV fitted on the biased class with vs without the artifact and
     the two fine-tuning optimisers."""
+    from debiaskit.experiments.rrclarc import compute_latents, concept_data, correction_setup
     from debiaskit.rrclarc.cav import fit_cav
-    from debiaskit.rrclarc.experiment import compute_latents, concept_data, correction_setup
 
     root = os.environ.get("DEBIASKIT_DATA", "/work/shared/data")
     bench = artifact_benchmark("mnist", biased_class=3, artifact_share=0.75, n_train=512, n_test=128, root=root)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from debiaskit.models import resnet18, simple_convnet1
+from debiaskit.core.models import resnet18, simple_convnet1
 from debiaskit.rrclarc.latent import feature_maps_layer, find_layer, latent_activations, latent_head, pool_space
 from debiaskit.rrclarc.metrics import accuracy, attributions, r_bias, tcav
 

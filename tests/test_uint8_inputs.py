@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_baselines import TOY_OPTIONS
 
-from debiaskit.baselines import METHODS, run_method
+from debiaskit.baselines import COMPARED_METHODS, run_method
 from debiaskit.baselines.fine import fine_split
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.models import simple_convnet1
+from debiaskit.core.models import simple_convnet1
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, evaluate, predict
 from debiaskit.pgd import debias, denoise, denoise_split, score_samples
 from debiaskit.pgd.debias import SCORES
-from debiaskit.training import TrainConfig, evaluate, predict
-from test_baselines import TOY_OPTIONS
 
 CFG = TrainConfig(epochs=1, batch_size=16, device="cpu", seed=0)
 
@@ -41,7 +41,7 @@ def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-@pytest.mark.parametrize("name", list(METHODS))
+@pytest.mark.parametrize("name", list(COMPARED_METHODS))
 def test_every_method_trains_the_same_model_from_uint8(name):
     as_uint8, as_float = _pair()
     models = []

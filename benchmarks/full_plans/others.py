@@ -2,7 +2,7 @@
 
 One ``plan_<notebook>(params) -> list[Training]`` per notebook of ``notebooks/rrclarc/*.py`` and
 ``notebooks/patchattr/*.py``. ``params`` is the notebook's ``parameters`` cell merged with the ``full``
-profile of its artifacts in papers.yaml (what ``debiaskit.reproduce.run_parameters`` executes). Every count
+profile of its artifacts in papers.yaml (what ``debiaskit.companion.reproduce.run_parameters`` executes). Every count
 and size is computed from ``params``, so the plans follow profile edits.
 
 Where the numbers come from (read from the library and the notebooks):
@@ -44,7 +44,7 @@ SPLIT_SIZES = {
     ("mnist", "train"): 60_000, ("mnist", "test"): 10_000,
     ("standin", "train"): 12_000, ("standin", "test"): 2_000,
 }
-PRECISE_BN_SAMPLES = 4096  # debiaskit.training.PRECISE_BN_SAMPLES
+PRECISE_BN_SAMPLES = 4096  # debiaskit.core.training.PRECISE_BN_SAMPLES
 LATENT_BATCH = 512  # rrclarc.experiment.compute_latents
 REGION_LOGITS_BATCH = 8192  # patchattr.attribution.region_logits
 STANDIN_MARKS = ("band", "corner")  # patchattr.standin.MARKS: attributes with a known region (IoU baselines)

@@ -7,7 +7,7 @@ notebook performs under them, as :class:`common.Training` records (one per disti
 Sizes, read from lib/debiaskit (2026-12 tree), not from running anything:
 
 * Colored MNIST (data/colored_mnist.py): the 60,000 MNIST training images (or ``n_train`` of them), of which
-  ``val_fraction`` = 10% is held out (data/biased.py ``split_validation``: ``n - round(0.1 n)``), so 54,000
+  ``val_fraction`` = 10% is held out (core/splits.py ``split_validation``: ``n - round(0.1 n)``), so 54,000
   training images at full size; images 3x28x28.
 * Watermarked MNIST (data/watermarked_mnist.py): the same MNIST split, each digit upscaled to a 56x56 canvas with a
   Fashion-MNIST watermark: 54,000 training images of 1x56x56.
@@ -34,7 +34,7 @@ MNIST_CLASS01_SHARE = (5_923 + 6_742) / 60_000  # MNIST train: 5,923 zeros and 6
 CM_SHAPE = (3, 28, 28)
 WM_SHAPE = (1, 56, 56)
 ARCH = "simple_convnet1"
-TC_DEFAULTS = {"epochs": 100, "batch_size": 256}  # debiaskit.training.TrainConfig defaults
+TC_DEFAULTS = {"epochs": 100, "batch_size": 256}  # debiaskit.core.training.TrainConfig defaults
 
 
 def mnist_train_size(n_train, val_fraction: float = 0.1) -> int:
@@ -131,7 +131,7 @@ def _suite_method(method: str, options: dict | None, shape, n: int, epochs: int,
 # ----------------------------------------------------------------------------------------------------------------
 
 def plan_fig2(params: dict) -> list[Training]:
-    """Figure 2. The cell "Train a Vanilla model per minority ratio and seed" calls ``vanilla_model`` (runs.py) on
+    """Figure 2. The cell "Train a Vanilla model per minority ratio and seed" calls ``trained_model("vanilla", ...)`` (experiments/runs.py) on
     ``colored_mnist(1 - ratio / 100, ...)`` for every minority ratio and seed."""
     n = mnist_train_size(params["n_train"])
     count = len(_uniq(params["minority_ratios"])) * len(_uniq(params["seeds"]))
@@ -140,7 +140,7 @@ def plan_fig2(params: dict) -> list[Training]:
 
 
 def plan_fig3(params: dict) -> list[Training]:
-    """Figure 3. The second code cell trains (or reads) one ``vanilla_model`` per bias ratio at one ``seed``; the
+    """Figure 3. The second code cell trains (or reads) one Vanilla ``trained_model`` per bias ratio at one ``seed``; the
     same cache entries as Figure 2's models of the same ratio and seed."""
     n = mnist_train_size(params["n_train"])
     return [Training(ARCH, CM_SHAPE, n, int(params["epochs"]), int(params["batch_size"]), "vanilla",
@@ -219,7 +219,7 @@ def plan_analysis_ablations(params: dict) -> list[Training]:
                  "WM: published PGD (gradient-norm, with-replacement sampling, started from f_b)"),
         Training(ARCH, WM_SHAPE, n_wm, ep, b, "pgd", seeds, "WM: PGD on the CE-biased model's scores (impact of GCE)"),
     ]
-    for name in _uniq(params["baselines"]):  # method_model(name, bench, cfg): CM and WM each
+    for name in _uniq(params["baselines"]):  # trained_model(name, bench, cfg): CM and WM each
         for shape, n, ds in ((CM_SHAPE, n_cm, "CM"), (WM_SHAPE, n_wm, "WM")):
             out += _suite_method(name, None, shape, n, ep, b, seeds, f"adjusting-objective table, {ds} baseline",
                                  has_vanilla=True)

@@ -2,13 +2,13 @@
 8-10, the sensitivity analyses, the two noisy-label notebooks).
 
 One ``plan_<notebook>(params) -> list[Training]`` per notebook; ``params`` is the notebook's ``parameters`` cell
-merged (shallowly, as ``debiaskit.reproduce.run_parameters`` does) with the ``full`` profile of its artifacts in
+merged (shallowly, as ``debiaskit.companion.reproduce.run_parameters`` does) with the ``full`` profile of its artifacts in
 papers.yaml (Table 1 also takes its ``spot`` profile). Every count and size comes from ``params``.
 
 Where the numbers come from (read from the library and the notebooks):
 
 * Training-set sizes. Colored and Watermarked MNIST take all 60,000 MNIST training images (or ``n_train`` of them)
-  and hold 10% out as the biased validation split (``data.biased.split_validation``): 54,000 training images.
+  and hold 10% out as the biased validation split (``core.splits.split_validation``): 54,000 training images.
   Images: CM 3x28x28, WM 1x56x56 (``data.watermarked_mnist.CANVAS``), Cartoon 3x64x64 (``image_size`` 64).
   Cartoon reads ``n_train`` as the number of avatars (drawn for the stand-in, read for the real set; the full
   profile reads all of the Cartoon Set release on disk, which is not on this machine).
@@ -18,7 +18,7 @@ Where the numbers come from (read from the library and the notebooks):
   avatars of the training pool (1/4 of it) plus as many minority ones as the bias ratio allows; minus 10%
   validation. With ``CARTOON_AVATARS`` = 100,000 (cartoonset100k) that is ~10.5k-11.0k images per ratio;
   cartoonset10k gives a tenth.
-* Architectures (``baselines.suite.model_factory``): Simple ConvNet-1 for the MNIST variants, Simple ConvNet-2 for
+* Architectures (``experiments.suite.model_factory``): Simple ConvNet-1 for the MNIST variants, Simple ConvNet-2 for
   Cartoon; the analysis notebooks build ``simple_convnet1`` too.
 * Schedules: ``TrainConfig`` defaults (100 epochs, batch 256) unless the profile's settings name them. Every epoch
   is N images: PGD's samplers (published and Algorithm 1) draw N per epoch. PreciseBN's extra 4,096-image pass
@@ -42,7 +42,6 @@ Where the numbers come from (read from the library and the notebooks):
 
 Under the full profile, as read: analysis_sensitivity.py's full profile leaves ``biased_batch_size`` at its default 64 (the de-biased models use
 256), and the GCE model always trains ``biased_epochs`` whatever the Figure 12 grid's epochs.
-Check: ``verify_pgd_b.py`` beside this file prints every plan.
 """
 
 from __future__ import annotations
@@ -53,11 +52,13 @@ from collections import OrderedDict
 
 from common import Training
 
+from debiaskit.experiments.realworld import method_of
+
 MNIST_TRAIN = 60_000  # torchvision MNIST training split (data.sources.load_mnist)
 VAL_FRACTION = 0.1  # colored_mnist / watermarked_mnist / cartoon: val_fraction
 CARTOON_AVATARS = 100_000  # assumed release: cartoonset100k (cartoonset10k: 10_000)
 CARTOON_IMAGE = 64
-TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 256}  # debiaskit.training.TrainConfig
+TRAIN_DEFAULTS = {"epochs": 100, "batch_size": 256}  # debiaskit.core.training.TrainConfig
 SHAPES = {"colored_mnist": (3, 28, 28), "watermarked_mnist": (1, 56, 56),
           "cartoon": (3, CARTOON_IMAGE, CARTOON_IMAGE)}
 ARCHS = {"colored_mnist": "simple_convnet1", "watermarked_mnist": "simple_convnet1", "cartoon": "simple_convnet2"}
@@ -260,7 +261,7 @@ def plan_oracle(params: dict) -> list[Training]:
 def plan_sensitivity(params: dict) -> list[Training]:
     """PGD analyses (notebooks/pgd/analysis_sensitivity.py): Figure 12's grid (``sens_methods`` x ``sens_lrs`` x
     ``sens_epochs`` x ``seeds``, CM), Table 13 (``unbiased_methods`` x ``unbiased_ratios`` x seeds, CM), Table 15
-    (``t15_methods`` x seeds, WM), all via ``warm``/``method_model`` (cached), and Table 14's ``timed(run_method)``
+    (``t15_methods`` x seeds, WM), all via ``warm``/``trained_model`` (cached), and Table 14's ``timed(run_method)``
     loop (``timing_methods`` on WM, one seed, not cached). PGD's GCE model always uses ``biased_epochs`` and
     ``biased_batch_size`` (Table 14: ``timing_epochs``)."""
     p = params
@@ -410,11 +411,6 @@ REAL_WORLD_TRAIN = {"bar": 1_941 - int(round(VAL_FRACTION * 1_941)),  # data.bar
                     "imagenet9": 42 * 1_300}  # ImageNet-9's 42 classes, ~1,300 training images each (data.imagenet9)
 
 
-REAL_WORLD_VARIANTS = {"pgd_scratch": "pgd"}
-"""Variant rows of the real-world notebook and the method each runs: a copy of debiaskit.baselines.realworld.VARIANTS
-(the plans do not import the library), checked against it by tests/test_full_plans.py."""
-
-
 def real_world_train_size(dataset: str, source: str, standin: dict | None) -> int:
     """Training images of one real-world benchmark: the real set's, or the stand-in's ``n_train`` (less the
     CelebA stand-in's 10% validation split) with the stand-in builders' defaults."""
@@ -439,7 +435,7 @@ def plan_realworld(params: dict) -> list[Training]:
         seeds = p["seeds"][d] if isinstance(p["seeds"], dict) else p["seeds"]
         for s in seeds:
             for m in p["methods"]:
-                method = REAL_WORLD_VARIANTS.get(m, m)
+                method = method_of(m)[0]  # a variant row (realworld.VARIANTS) runs its method
                 entries = method_entries(method, opts.get(method), "resnet18", (3, size, size), n, epochs, batch,
                                          f"real-world {d}" + (f" ({m})" if m != method else ""))
                 # every PGD row caches its GCE-biased model (realworld.method_of): one per (data set, seed, settings)

@@ -3,7 +3,7 @@
 Modules are small and single-purpose; import what you need, e.g.::
 
     from debiaskit.data import colored_mnist
-    from debiaskit.training import TrainConfig, train
+    from debiaskit.core.training import TrainConfig, train
 """
 
 __version__ = "0.1.0"

@@ -26,7 +26,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -57,15 +60,15 @@ data_root = None
 import matplotlib.pyplot as plt
 import torch
 
-from debiaskit.artifacts import start
-from debiaskit.config import seed_everything
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.core.config import seed_everything
+from debiaskit.experiments.patchattr import load_split, region_classifier_for
 from debiaskit.patchattr.experiment import general_pixel_map, mean_colour, specific_pixel_maps
 from debiaskit.patchattr.fitting import FitConfig, as_float_images
 from debiaskit.patchattr.grid import PatchGrid
 from debiaskit.patchattr.noise import NOISE_LABELS, NOISE_TYPES, targeted_noise
 from debiaskit.patchattr.standin import MARKS, true_region
-from debiaskit.patchattr.studies import load_split, region_classifier_for
-from debiaskit.plotting import use_style
 
 use_style()
 seed_everything(seed)

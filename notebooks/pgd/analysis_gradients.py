@@ -35,11 +35,14 @@
 # own biased model); per-sample gradients of all parameters on the k = 100 dominant coordinates (Section 4.1).
 # We measure how uniform a sampling matrix is with the mean normalised entropy of its rows (1: every
 # label drawn with every colour equally often; 0: one colour per label), see
-# `debiaskit.analysis.sampling_matrix`.
+# `debiaskit.pgd.analysis.sampling_matrix`.
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -84,14 +87,23 @@ import pandas as pd
 import torch
 
 from debiaskit import pgd
-from debiaskit.analysis import (bin_shares, biased_model, gradient_landscape, gradient_profile, quantile_bins,
-                                sampling_matrix, score_probabilities, separation_auc, uniformity)
-from debiaskit.analysis.figures import plot_bin_shares, plot_landscape, plot_matrix
-from debiaskit.artifacts import start
-from debiaskit.config import seed_everything
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.core.config import seed_everything
+from debiaskit.core.training import TrainConfig, evaluate
 from debiaskit.data.colored_mnist import colored_mnist
-from debiaskit.plotting import use_style
-from debiaskit.training import TrainConfig, evaluate
+from debiaskit.experiments.analysis_runs import biased_model
+from debiaskit.pgd.analysis import (
+    bin_shares,
+    gradient_landscape,
+    gradient_profile,
+    quantile_bins,
+    sampling_matrix,
+    score_probabilities,
+    separation_auc,
+    uniformity,
+)
+from debiaskit.pgd.analysis.figures import plot_bin_shares, plot_landscape, plot_matrix
 
 use_style()
 seed_everything(seed)
@@ -210,15 +222,34 @@ run4.record(values4, tables={"landscape": {n: l.surface.round(5).tolist() for n,
 print(run4.comparison(decimals=2).to_string())
 print(run4.claims().to_string(index=False))
 
+# %%
+def per_ratio(key, digits=1):
+    """``"a% and b%"``: the recorded ``<key>@<ratio>`` values at every ratio of ``bias_ratios``."""
+    return " and ".join(f"{values4[f'{key}@{100 * r:g}']:.{digits}f}%" for r in bias_ratios)
+
+
+run4.say(
+    "**Findings (this run), Figure 4.** At |M|/|D| = {ratios}%, {minor_top} of the minority samples fall in the top "
+    "magnitude decile (majority: {major_top}) and {minor_low} in the lowest likelihood decile (majority: "
+    "{major_low}); the AUROC of the magnitude is {norm_auc}, that of the low direction likelihood {dir_auc}. Along "
+    "its own gradient, the minority sample's loss drops by {v[sample_minority_loss_drop]:.2f} nats and the minority "
+    "set's mean loss by {v[set_minority_loss_drop]:.2f}; the majority sample's by {v[sample_majority_loss_drop]:.3f} "
+    "and the majority set's by {v[set_majority_loss_drop]:.3f}. Claims held: {held}. Claims failed: {failed}.",
+    ratios=" and ".join(f"{100 * r:g}" for r in bias_ratios),
+    minor_top=per_ratio("minor_top_norm_bin"), major_top=per_ratio("major_top_norm_bin"),
+    minor_low=per_ratio("minor_low_dir_bin"), major_low=per_ratio("major_low_dir_bin"),
+    norm_auc=per_ratio("norm_auc", 2), dir_auc=per_ratio("dir_auc", 2),
+)
+
 # %% [markdown]
 # ## Figure 14: (label, colour) sampling matrices
 # Each cell holds the share of a label's sampling mass that goes to samples of a colour: (a) without
 # resampling (every sample once), (b) p_M, (c) p_D, (d) p_S. Taken literally, p_D and p_S put all mass on
-# a handful of samples (vMF concentrations in the thousands); like the method itself (`debiaskit.pgd`,
-# `"balanced"` stabilisation), each probability gives the samples its score ranks first, as many as the
-# biased model misclassifies, half of the mass uniformly and all other samples the other half. The literal
-# p_S is reported beside it. The table averages over the biased models of `matrix_seeds` (the per-seed
-# uniformities are printed above it); the figure shows the first seed's matrices.
+# a handful of samples (the vMF concentrations are large; the findings below give this run's); like the
+# method itself (`debiaskit.pgd`, `"balanced"` stabilisation), each probability gives the samples its score
+# ranks first, as many as the biased model misclassifies, half of the mass uniformly and all other samples
+# the other half. The literal p_S is reported beside it. The table averages over the biased models of
+# `matrix_seeds` (the per-seed uniformities are printed above it); the figure shows the first seed's matrices.
 
 # %%
 def matrix_summary(prof):
@@ -278,36 +309,66 @@ run14.record(values14, tables={**{name: m.round(4).tolist() for name, m in matri
 print(run14.comparison(decimals=1).to_string())
 print(run14.claims().to_string(index=False))
 
+# %%
+def seed_list(name):
+    """``"a / b / c"``: the uniformity (%) of probability ``name`` on every seed of ``matrix_seeds``."""
+    return " / ".join(f"{per_seed_uniformity.loc[s, name]:.2f}" for s in matrix_seeds)
+
+
+def median_span(log_score):
+    """Median over classes of the range (nats) of a per-class log score under the biased model of ``seed``."""
+    prof = profiles[matrix_ratio]
+    return float(np.median([float(log_score[prof.y == c].max() - log_score[prof.y == c].min())
+                            for c in prof.y.unique()]))
+
+
+u = per_seed_uniformity
+spread = (u.max() - u.min())[["p_M", "p_S"]]
+run14.say(
+    "**Findings (this run), Figure 14.** Averaged over the {n_seeds} seed(s) {seeds} (each its own data draw and "
+    "biased model), the uniformity U is {v[uniformity_pS]:.2f} for p_S, {v[uniformity_pD]:.2f} for p_D and "
+    "{v[uniformity_pM]:.2f} for p_M (raw set: {v[uniformity_wo]:.2f}; literal p_S: {v[uniformity_pS_literal]:.2f}), "
+    "with {v[minority_mass_pS]:.1f}%, {v[minority_mass_pD]:.1f}% and {v[minority_mass_pM]:.1f}% of the mass on the "
+    "minority. Per seed, p_S gives U = {ps_seeds} and p_M {pm_seeds} (spreads {ps_spread:.2f} and "
+    "{pm_spread:.2f}); p_S is the most uniform on {n_ps_best} of the {n_seeds} seed(s), and p_M beats it on "
+    "seed(s): {pm_beats}. Under seed {seed}'s biased model, the first group (as many samples as it misclassifies) "
+    "is {first_group:.2f}% of the training set, the per-class vMF concentrations kappa run from {kappa_low:,.0f} "
+    "to {kappa_high:,.0f}, and within a class log D spans {d_span:.0f} nats (median over classes) against "
+    "{m_span:.1f} for log M; p_S and p_D {ps_pd}. Claims held: {held}. Claims failed: {failed}.",
+    n_seeds=len(matrix_seeds), seeds=", ".join(str(s) for s in matrix_seeds),
+    ps_seeds=seed_list("p_S"), pm_seeds=seed_list("p_M"), ps_spread=spread["p_S"], pm_spread=spread["p_M"],
+    n_ps_best=sum(bool(u.loc[s, "p_S"] >= u.loc[s, ["p_M", "p_D"]].max()) for s in matrix_seeds),
+    pm_beats=", ".join(str(s) for s in matrix_seeds if u.loc[s, "p_M"] > u.loc[s, "p_S"]) or "none",
+    seed=seed, first_group=100 * profiles[matrix_ratio].error_rate,
+    kappa_low=min(profiles[matrix_ratio].kappa.values()), kappa_high=max(profiles[matrix_ratio].kappa.values()),
+    d_span=median_span(profiles[matrix_ratio].log_d), m_span=median_span(profiles[matrix_ratio].log_m),
+    ps_pd=("have the same uniformity" if abs(values14["uniformity_pS"] - values14["uniformity_pD"]) < 0.005
+           else f"differ by {abs(values14['uniformity_pS'] - values14['uniformity_pD']):.2f} in U"),
+)
+
 # %% [markdown]
 # ## What differs and why
 # * **Stabilised probabilities.** The draft's p_D and p_S are the literal 1/D and 1/S; with the vMF
-#   concentrations a GCE-biased network produces (kappa in the thousands) they put all mass on a few
-#   samples (see the literal p_S row). We give every probability the method's two-group profile: the
-#   samples a score ranks first, as many as the biased model misclassifies, share half of the mass
-#   (`deviations` in `papers.yaml`), so the three are compared by which samples they put first.
+#   concentrations a GCE-biased network produces (large kappa; the Figure 14 findings give this run's) they
+#   put all mass on a few samples (see the literal p_S row). We give every probability the method's two-group
+#   profile: the samples a score ranks first, as many as the biased model misclassifies, share half of the
+#   mass (`deviations` in `papers.yaml`), so the three are compared by which samples they put first.
 # * **Scale.** The quick profile trains the biased models on a 10k-image subset for 5 epochs (lr 0.05);
 #   the draft trains for 100 epochs on all of MNIST. The landscapes use the 10-class biased model and
 #   its samples of classes 0 and 1, where the draft trained a separate model on classes 0 and 1.
 # * **Bins.** The draft does not say how its bins are cut; we use deciles of the pooled values, so each
 #   group's shares sum to 1 and 10% per bin means "no difference".
 #
-# **What the quick profile shows.** Figure 4's observations hold sharply. Every minority sample falls in
-# the top magnitude decile and in the lowest likelihood decile (AUROC ~100%). Along its own gradient, a
-# minority sample's loss drops by several nats, while a majority sample's barely moves.
-#
-# Figure 14's statement holds on the mean over three seeds, but not on every seed. With every probability
-# on the same two-group profile, the three matrices differ only by which samples their scores put in the
-# first group (as many as the biased model misclassifies, about half a percent of the set here). Averaged
-# over seeds 0, 1 and 2 (each its own data draw and biased model), p_D and p_S mix the pairs best (U = 48.0),
-# p_M less (46.6), with the same share of the mass on the 0.5% minority (44.6%). p_S is also far steadier:
-# U = 48.44 / 48.15 / 47.50 on the three seeds, where p_M swings 49.53 / 52.41 / 37.82 and beats p_S on
-# seeds 0 and 1; the mean's margin comes from seed 2, where p_M's matrix is much less even. One seed does
-# not decide the claim: on seed 0 alone (the matrices shown) p_S and p_M were 49.58 vs 49.53 on
-# 2026-12-01's host, 48.44 vs 49.53 in the first run on 2026-12-02, 48.12 vs 49.75 in the second
-# (15:10-15:47 UTC; the same code, other floating-point kernels) and 48.44 vs 49.53 again on
-# 2026-12-05's host (this run), and
-# earlier versions moved it either way (48.5 for p_M against 47.6 in an earlier version of this
-# stabilisation, 48.7 against 50.1 before debiaskit's PreciseBN). The vMF direction score spans
-# hundreds of nats per class (kappa ~ 1e3), the magnitude score only a few, so the harmonic mean S orders
-# the samples as D does, and p_S = p_D. The literal p_S (no stabilisation) puts all its mass on single
-# samples (U = 0).
+# **Why the quick profile comes out as it does** (the numbers are in the findings paragraphs above). With every
+# probability on the same two-group profile, the three matrices differ only by which samples their scores put in
+# the first group (as many as the biased model misclassifies), so p_M, p_D and p_S can come out close, and which
+# is most uniform on a single seed is decided by a few samples. One seed does not decide the claim. Dated
+# measurements of seed 0 alone (the matrices shown), not this run: p_S and p_M were 49.58 vs 49.53 on
+# 2026-12-01's host, 48.44 vs 49.53 in the first run on 2026-12-02, 48.12 vs 49.75 in the second (15:10-15:47
+# UTC; the same code, other floating-point kernels) and 48.44 vs 49.53 again on 2026-12-05's host; earlier
+# versions moved it either way (48.5 for p_M against 47.6 in an earlier version of this stabilisation, commit
+# 96b0149 of 2026-12-01; 48.7 against 50.1 before debiaskit's PreciseBN, commit ca2d916 of 2026-12-01). The vMF
+# direction score spans far more nats per class than the magnitude score (the vMF concentrations a GCE-biased
+# network gives are large; the findings above give this run's), so the harmonic mean S orders the samples as D
+# does, which is why p_S and p_D coincide or nearly so. The literal p_S (no stabilisation) puts its mass on a
+# handful of samples, which is why its U is near 0.

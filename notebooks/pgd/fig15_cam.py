@@ -26,7 +26,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -52,11 +55,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from debiaskit.artifacts import start
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.analysis import class_activation_maps
-from debiaskit.baselines.suite import build_benchmark, train_config, trained_model
-from debiaskit.plotting import use_style
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.experiments.runs import train_config, trained_model
+from debiaskit.experiments.suite import build_benchmark
 
 use_style()
 run = start("pgd/fig15", globals())

@@ -26,7 +26,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -55,11 +58,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from debiaskit.artifacts import start
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import mark_paper_values, use_style
+from debiaskit.core.training import TrainConfig, evaluate
 from debiaskit.data.colored_mnist import colored_mnist
-from debiaskit.plotting import use_style
-from debiaskit.runs import vanilla_model
-from debiaskit.training import TrainConfig, evaluate
+from debiaskit.experiments.runs import trained_model
 
 use_style()
 run = start("pgd/fig2", globals())
@@ -74,7 +77,7 @@ for ratio in minority_ratios:
         bench = colored_mnist(1 - ratio / 100, difficulty, seed=seed, n_train=n_train, root=data_root)
         cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
                           lr_decay=lr_decay, lr_milestones=tuple(lr_milestones), seed=seed, device=device)
-        acc = evaluate(vanilla_model(bench, cfg), bench.test)
+        acc = evaluate(trained_model("vanilla", bench, cfg), bench.test)
         rows.append({"ratio": ratio, "seed": seed, "major": acc["major"], "minor": acc["minor"],
                      "average": (acc["major"] + acc["minor"]) / 2})
 results = pd.DataFrame(rows)
@@ -105,10 +108,9 @@ for col, (style, label) in styles.items():
     s = np.nan_to_num(summary[(col, "std")].to_numpy())
     ax.errorbar(x, m, yerr=s, fmt=style, capsize=3, label=label)
 paper = run.artifact.paper_values
-for col, (style, label) in styles.items():
-    px = [i for i, r in enumerate(minority_ratios) if f"{col}@{r:g}" in paper]
-    ax.scatter(px, [paper[f"{col}@{minority_ratios[i]:g}"] for i in px], marker="x", color="gray", zorder=5,
-               label="paper (Table 1)" if col == "major" else None)
+for col in styles:  # ratios the paper's Table 1 has no column for are left out
+    mark_paper_values(ax, x, [paper.get(f"{col}@{r:g}") for r in minority_ratios], marker="x", color="gray", zorder=5,
+                      size=plt.rcParams["lines.markersize"] ** 2, label="paper (Table 1)" if col == "major" else None)
 ax.set_xticks(x, [f"{r:g}" for r in minority_ratios])
 ax.set_xlabel("|m|/|D| (%)")
 ax.set_ylabel("Accuracy (%)")
@@ -118,9 +120,26 @@ ax.set_title("Vanilla on Colored MNIST")
 run.save_figure(fig)
 plt.show()
 
+# %%
+below = [values[key] < paper_value for key, paper_value in run.artifact.paper_values.items()
+         if key.startswith("minor@") and key in values]
+run.say(
+    "**Findings (this run).** Minority accuracy is {minor_by_ratio} at |m|/|D| = {ratios}% (the paper's Table 1: "
+    "{p[minor@5]:.1f}, {p[minor@1]:.1f} and {p[minor@0.5]:.1f} at 5, 1 and 0.5%), so at the ratios the paper reports "
+    "it is {direction} the paper's; majority accuracy is between {major_low:.1f} and {major_high:.1f}%. "
+    "Claims held: {held}. Claims failed: {failed}.",
+    minor_by_ratio=", ".join(f"{values[f'minor@{r:g}']:.1f}" for r in minority_ratios),
+    ratios=", ".join(f"{r:g}" for r in minority_ratios),
+    direction="below" if all(below) else "above" if not any(below) else "partly below and partly above",
+    major_low=min(values[f"major@{r:g}"] for r in minority_ratios),
+    major_high=max(values[f"major@{r:g}"] for r in minority_ratios),
+)
+
 # %% [markdown]
 # ## What differs and why
-# The quick profile trains on a 10k-image subset of MNIST for 8 epochs of batch 32 with one seed, so the
-# minority accuracies are lower than the paper's 100-epoch runs; the trend (minority accuracy falls
-# as |m|/|D| shrinks, majority stays near 100%) is the claim, and it is checked above. The `full`
-# profile runs Table 4's protocol (100 epochs, three seeds, all 60k images).
+# The quick profile trains on a 10k-image subset of MNIST for 8 epochs of batch 32 with one seed, far fewer
+# SGD steps than the paper's 100-epoch runs, and minority accuracy grows with the number of steps: that is
+# why the quick profile's minority accuracies are not expected to reach the paper's (the findings above say
+# where they stand). The trend (minority accuracy falls as |m|/|D| shrinks, majority stays near 100%) is the
+# claim, and it is checked above. The `full` profile runs Table 4's protocol (100 epochs, three seeds, all
+# 60k images).

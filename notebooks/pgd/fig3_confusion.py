@@ -25,7 +25,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -53,12 +56,12 @@ device = "auto"
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from debiaskit.artifacts import start
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.core.metrics import cell_accuracy, diagonal_and_off
+from debiaskit.core.training import TrainConfig, predict
 from debiaskit.data.colored_mnist import colored_mnist
-from debiaskit.metrics import cell_accuracy, diagonal_and_off
-from debiaskit.plotting import use_style
-from debiaskit.runs import vanilla_model
-from debiaskit.training import TrainConfig, predict
+from debiaskit.experiments.runs import trained_model
 
 use_style()
 run = start("pgd/fig3", globals())
@@ -69,7 +72,7 @@ for ratio in bias_ratios:
     bench = colored_mnist(ratio, difficulty, seed=seed, n_train=n_train, root=data_root)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
                       lr_decay=lr_decay, lr_milestones=tuple(lr_milestones), seed=seed, device=device)
-    model = vanilla_model(bench, cfg)
+    model = trained_model("vanilla", bench, cfg)
     pred = predict(model, bench.test.x).argmax(1)
     matrices[ratio] = cell_accuracy(pred, bench.test.y, bench.test.bias, bench.num_classes)
 

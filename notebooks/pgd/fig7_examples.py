@@ -27,7 +27,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -49,11 +52,11 @@ data_root = None
 import matplotlib.pyplot as plt
 import torch
 
-from debiaskit.artifacts import start
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import image_grid, use_style
 from debiaskit.data.cartoon import cartoon
 from debiaskit.data.colored_mnist import colored_mnist
 from debiaskit.data.watermarked_mnist import watermarked_mnist
-from debiaskit.plotting import image_grid, use_style
 
 use_style()
 run = start("pgd/fig7", globals())

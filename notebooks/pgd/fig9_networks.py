@@ -20,12 +20,15 @@
 # average pooling with size 2 are used (see Simple ConvNet-1). For Cartoon, 5 convolution layers with filter
 # size [6, 6, 5, 5, 4] for each layer with average pooling size 2 are used (see Simple ConvNet-2)." We apply
 # "batch normalization, dropout for regularization". **Claim:** the networks every notebook trains
-# (`debiaskit.models.simple_convnet1` / `simple_convnet2`) have exactly these layers. The diagram is read off one
+# (`debiaskit.core.models.simple_convnet1` / `simple_convnet2`) have exactly these layers. The diagram is read off one
 # forward pass through the modules themselves, so it cannot drift from the code.
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -42,10 +45,10 @@ data_root = None
 # %%
 import matplotlib.pyplot as plt
 
-from debiaskit.analysis.architecture import layer_table, plot_architecture
-from debiaskit.artifacts import start
-from debiaskit.models import simple_convnet1, simple_convnet2
-from debiaskit.plotting import use_style
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.core.models import simple_convnet1, simple_convnet2
+from debiaskit.pgd.analysis.architecture import layer_table, plot_architecture
 
 use_style()
 run = start("pgd/fig9", globals())
@@ -97,5 +100,5 @@ print(run.claims().to_string(index=False))
 # * **Padding and the last pooling.** The draft gives neither. Our convolutions pad by half the kernel, and a
 #   global average pooling feeds the linear layer, whose weight is 10 × 64 as in the authors' code. So the
 #   shapes between the layers are ours, not read from the figure.
-# * **Dropout** is debiaskit's own inverted dropout (p = 0.1; `debiaskit.models.Dropout`, see `benchmarks/`), placed
+# * **Dropout** is debiaskit's own inverted dropout (p = 0.1; `debiaskit.core.models.Dropout`, see `benchmarks/`), placed
 #   after every convolution. The draft says only that dropout is used.

@@ -33,7 +33,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -65,11 +68,20 @@ import math
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from debiaskit.artifacts import start
-from debiaskit.baselines.realworld import (TITLES, VARIANTS, class_names, evaluation_row, method_of,
-                                           real_world_benchmark, row_name, value_key, warm_real_world)
-from debiaskit.baselines.suite import train_config, trained_model
-from debiaskit.plotting import use_style
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import mark_paper_values, use_style
+from debiaskit.experiments.realworld import (
+    TITLES,
+    VARIANTS,
+    class_names,
+    evaluation_row,
+    method_of,
+    real_world_benchmark,
+    row_name,
+    value_key,
+    warm_real_world,
+)
+from debiaskit.experiments.runs import train_config, trained_model
 
 use_style()
 runs = {name: start(f"pgd/{name}", globals()) for name in ("table3", "table8", "table9", "table10")}
@@ -179,9 +191,8 @@ for ax, d in zip(axes[0], datasets):
     pos = range(len(methods))
     ax.bar(pos, [means.loc[(d, m), "avg"] for m in methods], 0.6,
            yerr=[spread.loc[(d, m), "avg"] if len(seeds[d]) > 1 else 0.0 for m in methods], color="tab:blue", label="reproduced")
-    ticks = [paper.get(value_key(d, m, "avg")) for m in methods]
-    ax.scatter([p for p, t in zip(pos, ticks) if t is not None], [t for t in ticks if t is not None],
-               marker="_", s=400, color="black", zorder=3, label="paper (Table 3)")
+    mark_paper_values(ax, list(pos), [paper.get(value_key(d, m, "avg")) for m in methods], label="paper (Table 3)",
+                      size=400)
     chance = 100 / benches[d, seeds[d][0]].num_classes
     ax.axhline(chance, color="grey", linestyle=":", label="chance (1 / number of classes)")
     ax.set_xticks(list(pos), [row_name(m) for m in methods], rotation=30, ha="right")
@@ -210,29 +221,93 @@ for row in [m for m in methods if m == "pgd" or m in VARIANTS]:
         print(f"{TITLES[d]}: {row_name(row)} - {row_name(best)} = {margin:+.2f} points; largest std over "
               f"{len(seeds[d])} seed(s) {noise:.2f}: {verdict}")
 
+
+# %%
+def validation(d: str, m: str) -> float:
+    """Mean validation accuracy (%) over the seeds of data set ``d``, method row ``m``."""
+    return float(means.loc[(d, m), "val"])
+
+
+def title(d: str) -> str:
+    return TITLES[d] + ("" if sources[d] == "real" else " stand-in")
+
+
+found = ["**Findings (this run).** ResNet-18 ran {network}. Claims of Table 3 that held: {held}. Claims that "
+         "failed: {failed}.", ""]
+fields = {"network": "ImageNet-pretrained" if pretrained_used else "from scratch (no ImageNet weights)"}
+if "bar" in datasets:
+    per_seed = frame[frame.dataset == "bar"]
+    best = max(baselines, key=lambda m: means.loc[("bar", m), "avg"])
+    noise = max(spread.loc[("bar", m), "avg"] for m in (*baselines, "pgd")) if len(seeds["bar"]) > 1 else float("nan")
+    margin = means.loc[("bar", "pgd"), "avg"] - means.loc[("bar", best), "avg"]
+    found.append(
+        "* **BAR**: the methods' averages over the six actions are {bar_lo:.1f}-{bar_hi:.1f}% per seed on the "
+        "bias-conflicting test images (chance {bar_chance:.1f}%). Vanilla's and LfF's validation accuracy is "
+        "{bar_val_lo:.0f}-{bar_val_hi:.0f}% per seed, PGD's {bar_pgd_val:.0f}%. PGD's average is "
+        "{v[bar_pgd_avg]:.2f}% (paper {p[bar_pgd_avg]:.2f}%), {bar_margin:+.1f} points from the best other method's "
+        "({bar_best}){bar_noise}.")
+    fields.update(bar_lo=per_seed["avg"].min(), bar_hi=per_seed["avg"].max(),
+                  bar_chance=100 / benches["bar", seeds["bar"][0]].num_classes,
+                  bar_val_lo=per_seed[per_seed.method.isin(["vanilla", "lff"])]["val"].min(),
+                  bar_val_hi=per_seed[per_seed.method.isin(["vanilla", "lff"])]["val"].max(),
+                  bar_pgd_val=validation("bar", "pgd"), bar_margin=margin, bar_best=row_name(best),
+                  bar_noise="" if noise != noise else (
+                      f", {'more' if abs(margin) > 2 * noise else 'less'} than twice the largest std over the "
+                      f"{len(seeds['bar'])} seeds ({noise:.1f})"
+                      + ("" if abs(margin) > 2 * noise else ", so the BAR cells, per action too, are noise")))
+if "imagenet9" in datasets:
+    rivals = max(baselines, key=lambda m: means.loc[("imagenet9", m), "avg"])
+    found.append(
+        "* **{in_title}** ({in_seeds} seed(s)): Vanilla's validation accuracy is {in_vanilla_val:.1f}% and its accuracy "
+        "on the unusual-background test images {v[imagenet9_vanilla_avg]:.1f}%. PGD gets {v[imagenet9_pgd_avg]:.1f}% "
+        "and, with f_d not started from the GCE model, {v[imagenet9_pgd_scratch_avg]:.1f}%, against LfF's "
+        "{v[imagenet9_lff_avg]:.1f}% and REPAIR's {v[imagenet9_repair_avg]:.1f}%: PGD {in_verdict} the three baselines. "
+        "PGD's validation accuracy is {in_pgd_val:.1f}%, the variant's {in_scratch_val:.1f}%.")
+    fields.update(in_title=title("imagenet9"), in_seeds=len(seeds["imagenet9"]),
+                  in_vanilla_val=validation("imagenet9", "vanilla"), in_pgd_val=validation("imagenet9", "pgd"),
+                  in_scratch_val=validation("imagenet9", "pgd_scratch"),
+                  in_verdict="leads" if means.loc[("imagenet9", "pgd"), "avg"] > means.loc[("imagenet9", rivals), "avg"]
+                  else "does not lead")
+runs["table3"].say("\n".join(found), **fields)
+
+# %%
+if "celeba" in datasets:
+    celeba_text = (
+        "**Findings (this run), {title}** ({n} seed(s)): Vanilla's majority / minority accuracy is "
+        "{v[celeba_vanilla_major]:.1f} / {v[celeba_vanilla_minor]:.1f}% (paper {p[celeba_vanilla_major]:.2f} / "
+        "{p[celeba_vanilla_minor]:.2f}). PGD's average is {v[celeba_pgd_avg]:.2f}% and the variant's (f_d not from "
+        "the GCE model) {v[celeba_pgd_scratch_avg]:.2f}%, against Vanilla's {v[celeba_vanilla_avg]:.2f}%; their "
+        "validation accuracy is {pgd_val:.0f}% and {scratch_val:.0f}% (Vanilla's {vanilla_val:.0f}%). Claims of Table 8 "
+        "that held: {held}. Claims that failed: {failed}.")
+    celeba_fields = dict(title=title("celeba"), n=len(seeds["celeba"]), pgd_val=validation("celeba", "pgd"),
+                         scratch_val=validation("celeba", "pgd_scratch"), vanilla_val=validation("celeba", "vanilla"))
+else:
+    celeba_text, celeba_fields = "CelebA (Table 8) is not run in this profile.", {}
+runs["table8"].say(celeba_text, **celeba_fields)
+
 # %% [markdown]
 # ## What differs and why
-# * **The quick profile cannot reproduce this table, and its PGD claims fail for a measured reason.** The draft
-#   fine-tunes an ImageNet-pretrained ResNet-18. This machine has no ImageNet weights and no internet, so the
-#   quick profile trains ResNet-18 from scratch (`pretrained="auto"` found no weights in torch's cache) for 5-6
-#   epochs at 32 pixels. What that gives (quick run of 2026-12-05):
-#   - **BAR**: every method is at or near chance on the bias-conflicting test images (16.7% for six actions):
-#     averages 14.6-25.7% per seed. Vanilla and LfF learn the training distribution (validation 56-73%), i.e.
-#     the places. PGD's de-biased model does not even fit the validation split (19%): its resampling puts the
-#     mass on the images the GCE-biased model fits worst (effective sample size 508 of 1,747, measured for
-#     seed 0), and a from-scratch network learns nothing from them in 6 epochs (final training loss 1.52
-#     against ln 6 = 1.79). So the BAR claims fail, and the per-action cells are noise: LfF's lead over PGD
-#     (-6.2 points) is smaller than twice the largest spread over the two seeds.
-#   - **CelebA stand-in**: Vanilla learns the make-up cue partly (majority 89.5%, minority 42.5%); both PGD
-#     rows fall below it (averages 48.5 and 47.75 against 66.0), for the same reason as on BAR: their
-#     validation accuracy (58% and 51%) shows networks that have not learned the resampled set. One seed.
-#   - **ImageNet-9 stand-in**: here the cue is large and the objects easy, and PGD behaves as in the draft:
-#     Vanilla learns the backgrounds (validation 90.8%, 7.7% on the unusual-background test images), PGD gets
-#     22.1% and, with f_d not started from the GCE model, 42.2%, against LfF's 21.3% and REPAIR's 19.6%. One
-#     seed. Started from the GCE model at this step size (0.05), PGD's de-biased model loses what the GCE model
-#     had learned (validation 19.0%, where a GCE model of the same data reached 79.5% in a separate check of
-#     seed 0); started from the initial weights it does not (validation 30.0%).
-#     That is why the variant row is shown; it is not the published method, and its claims are separate.
+# * **Why the quick profile cannot reproduce this table.** The draft fine-tunes an ImageNet-pretrained ResNet-18.
+#   This machine has no ImageNet weights and no internet, so the quick profile trains ResNet-18 from scratch
+#   (`pretrained="auto"` loads weights only when torch's cache has them; the findings above say which ran) for 5-6
+#   epochs at 32 pixels. What that means for each benchmark:
+#   - **BAR**: a network trained from scratch for a few epochs learns the training distribution, i.e. the places,
+#     and not the actions, so on the bias-conflicting test images every method is expected at or near chance
+#     (16.7% for six actions). PGD's de-biased model has it harder still: its resampling puts the mass on the images
+#     the GCE-biased model fits worst (effective sample size 508 of 1,747, measured outside the notebook for seed 0
+#     on 2026-12-05; recorded in `papers.yaml`, pgd/table3's deviations), and a from-scratch network learns nothing
+#     from them in 6 epochs (final training loss 1.52 against ln 6 = 1.79, also measured outside the notebook for
+#     seed 0 on 2026-12-05; not kept in a result file). Where the margin between PGD and the best other method is
+#     within twice the spread over the seeds (the check above), the BAR claims cannot be decided and the per-action
+#     cells are noise.
+#   - **CelebA stand-in**: the same reason as on BAR. A validation accuracy of the PGD rows far below Vanilla's
+#     shows networks that have not learned the resampled set.
+#   - **ImageNet-9 stand-in**: here the cue is large and the objects easy, so Vanilla learns the backgrounds and
+#     fails on the unusual-background test images, as in the draft. Started from the GCE model at this step size
+#     (0.05), PGD's de-biased model can lose what the GCE model had learned (in a separate check of seed 0 on
+#     2026-12-05, a GCE model of the same data reached 79.5% validation accuracy; not kept in a result file);
+#     started from the initial weights it does not. That is why the variant row is shown; it is not the published
+#     method, and its claims are separate.
 #   The full profile downloads the weights (`pretrained=True`) and runs Table 4's protocol.
 # * **Resolution and schedule.** 32-pixel images and 5-6 epochs with one decay step, against the draft's
 #   Table 4 (100 epochs on BAR, learning rate 0.001, momentum 0.3) at 224 pixels; the quick profile's larger

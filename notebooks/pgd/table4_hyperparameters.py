@@ -24,7 +24,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -40,9 +43,9 @@ data_root = None
 # %%
 import pandas as pd
 
-from debiaskit.analysis.protocol import COLUMNS, ROWS, flat_values, full_protocol
-from debiaskit.artifacts import start
-from debiaskit.manifest import find_root, load_manifest
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.manifest import find_root, load_manifest
+from debiaskit.companion.protocol import COLUMNS, ROWS, flat_values, full_protocol
 
 run = start("pgd/table4", globals())
 protocol = full_protocol(load_manifest(find_root() / "papers.yaml"))

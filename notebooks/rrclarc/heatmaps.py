@@ -26,7 +26,10 @@
 
 # %% tags=["colab"]
 # In Colab: fetch the project and install it. Elsewhere this cell does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     if not os.path.exists("/content/debiaskit"):
         subprocess.run(["git", "clone", "--depth", "1", "https://github.com/debiaskit/debiaskit", "/content/debiaskit"], check=True)
@@ -68,10 +71,10 @@ data_root = None
 import matplotlib.pyplot as plt
 import torch
 
-from debiaskit.artifacts import start
-from debiaskit.config import seed_everything
-from debiaskit.plotting import use_style
-from debiaskit.rrclarc.experiment import correction_setup, explain, fit_correction, load_benchmark
+from debiaskit.companion.artifacts import start
+from debiaskit.companion.plotting import use_style
+from debiaskit.core.config import seed_everything
+from debiaskit.experiments.rrclarc import correction_setup, explain, fit_correction, load_benchmark
 from debiaskit.rrclarc.figures import plot_heatmaps
 from debiaskit.rrclarc.metrics import r_bias
 
@@ -125,11 +128,25 @@ run.record(values)
 print(run.comparison().to_string())
 print(run.claims().to_string(index=False))
 
+# %%
+if run.values:
+    named = {s: name for name, s in short.items()}
+    both = {"rrclarc_rbias", "vanilla_rbias"} <= set(run.values) and run.values["vanilla_rbias"] > 0
+    rbias_text = ("**Findings (this run).** R_bias, the share (%) of absolute attribution inside the artifact's square, "
+                  "mean over {n} artifact-carrying test images of the biased class: "
+                  + ", ".join(f"{named[k[:-len('_rbias')]]} {{v[{k}]:.1f}}" for k in run.values) + "."
+                  + (" RR-ClArC's R_bias is {ratio:.2f} times Vanilla's." if both else "")
+                  + " Claims that held: {held}. Claims that failed: {failed}.")
+    rbias_fields = {"n": len(chosen), "ratio": run.values["rrclarc_rbias"] / run.values["vanilla_rbias"] if both else 0}
+else:
+    rbias_text, rbias_fields = "The artifact has no pixel mask here, so R_bias is not computed: nothing to report.", {}
+run.say(rbias_text, **rbias_fields)
+
 # %% [markdown]
 # ## What differs and why
 # The paper's heatmaps are LRP (zennit) on VGG-16 / ResNet for ISIC, Bone Age, ImageNet and CelebA;
 # here Input x Gradient (Captum) on a small CNN and a pasted 3x3 square in Fashion-MNIST "Shirt" images.
 # Only the linear head changes, so the heatmaps change only through the head's weights: RR-ClArC makes
-# them blind to the artifact's CAV, which removes most of the relevance the square receives. For the
-# full (CelebA) profile the necktie is a real attribute without a pixel mask, so the heatmaps are drawn
-# but R_bias and RRR are not computed.
+# them blind to the artifact's CAV, which is what should take relevance away from the square (the findings
+# above give R_bias for every model). For the full (CelebA) profile the necktie is a real attribute without a
+# pixel mask, so the heatmaps are drawn but R_bias and RRR are not computed.

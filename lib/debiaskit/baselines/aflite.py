@@ -21,11 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.biased_model import train_biased_model
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, stage_config
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, as_float_images, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, as_float_images, train
 
 
 @torch.no_grad()
@@ -108,6 +109,7 @@ def aflite_filter(features: np.ndarray, labels: np.ndarray, target_size: int, nu
     return keep
 
 
+@register("aflite", "AFLite", "Le Bras, Swayamdipta, Bhagavatula, Zellers, Peters, Sabharwal & Choi, ICML 2020")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, target_fraction: float = 0.2,
         num_partitions: int = 64, train_fraction: float = 0.5, slice_size: int | float = 0.05, threshold: float = 0.75,
         feature_model: nn.Module | None = None, feature_fraction: float = 0.1,

@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import predict
 from debiaskit.data.colored_mnist import colourise
 from debiaskit.data.sources import load_mnist
-from debiaskit.training import predict
 
 
 def random_rgb_test(difficulty: float = 1e-4, seed: int = 0, root: str | None = None) -> BiasedSplit:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import ModelFn
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, cross_entropy, train
 from debiaskit.pgd.losses import gce_objective
-from debiaskit.training import TrainConfig, cross_entropy, train
 
 LOSSES = ("ce", "gce")
 

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, predict
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, predict
 
 ModelFn = Callable[[], nn.Module]
 
@@ -46,7 +46,7 @@ def features_and_logits(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
     """``(h, logits)`` in one forward pass, for models exposing ``features(x)`` and ``fc`` (every
     debiaskit model). Methods that regularise the representation (ReBias, LearnedMixin+H) need it."""
     if not (hasattr(model, "features") and isinstance(getattr(model, "fc", None), nn.Linear)):
-        raise TypeError(f"{type(model).__name__} must expose .features(x) and a linear .fc (as debiaskit.models "
+        raise TypeError(f"{type(model).__name__} must expose .features(x) and a linear .fc (as debiaskit.core.models "
                         "do) for this method; wrap your network so that forward(x) == fc(features(x))")
     h = model.features(x)
     return h, model.fc(h)

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from debiaskit.baselines.common import features_and_logits
+from debiaskit.core.training import as_float_images
 from debiaskit.pgd.params import eval_mode, model_device
-from debiaskit.training import as_float_images
 
 
 @dataclass

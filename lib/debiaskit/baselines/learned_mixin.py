@@ -24,10 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, features_and_logits, log_probs_of
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, as_float_images, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, as_float_images, train
 
 
 def learned_mixin_h_loss(logits: torch.Tensor, log_b: torch.Tensor, gate: torch.Tensor, y: torch.Tensor,
@@ -57,6 +58,7 @@ def make_gate(width: int, init: float | None) -> nn.Linear:
     return gate
 
 
+@register("learned_mixin", "LearnedMixinH", "Clark, Yatskar & Zettlemoyer, EMNLP 2019")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, entropy_weight: float = 0.1,
         gate_init: float | None = None, biased_model: nn.Module | None = None, augment: AugmentConfig | None = AugmentConfig(),
         progress: bool = True) -> MethodResult:

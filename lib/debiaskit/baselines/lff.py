@@ -20,11 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 from debiaskit.pgd.losses import gce_loss
-from debiaskit.training import TrainConfig, train
 
 EPS = 1e-8
 
@@ -70,6 +71,7 @@ def lff_losses(biased_logits: torch.Tensor, debiased_logits: torch.Tensor, y: to
     return gce_loss(biased_logits, y, q), (w * ce_d).mean()
 
 
+@register("lff", "LfF", "Nam, Cha, Ahn, Lee & Shin, NeurIPS 2020")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, q: float = 0.7, ema: float | None = None,
         augment: AugmentConfig | None = AugmentConfig(), progress: bool = True) -> MethodResult:
     """Train f_B (GCE) and f_D (W-weighted CE) jointly; returns f_D."""

@@ -15,8 +15,8 @@ import itertools
 import torch
 from torch import nn
 
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit
-from debiaskit.training import TrainConfig, evaluate
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit
+from debiaskit.core.training import TrainConfig, evaluate
 
 
 def split_oracle(test: BiasedSplit, fraction: float = 0.5, seed: int = 0) -> tuple[BiasedSplit, BiasedSplit]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, stage_config
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
 
 
+@register("pgd", "PGD (ours)", "the PGD draft, Algorithm 2 (debiaskit.pgd.debias)")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, biased_cfg: TrainConfig | dict | None = None,
         augment: AugmentConfig | None = AugmentConfig(), progress: bool = True, **pgd_options) -> MethodResult:
     """Run PGD and return the de-biased model; ``extras`` hold the biased model, p_s and diagnostics."""

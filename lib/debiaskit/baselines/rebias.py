@@ -20,11 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, features_and_logits
 from debiaskit.baselines.hsic import hsic
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 
 
 def rebias_loss(h_f: torch.Tensor, logits_f: torch.Tensor, h_g: torch.Tensor, logits_g: torch.Tensor, y: torch.Tensor,
@@ -35,6 +36,7 @@ def rebias_loss(h_f: torch.Tensor, logits_f: torch.Tensor, h_g: torch.Tensor, lo
     return loss_f + loss_g
 
 
+@register("rebias", "ReBias", "Bahng, Chun, Yun, Choo & Oh, ICML 2020")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, lam: float = 1.0, lam_g: float = 1.0,
         augment: AugmentConfig | None = AugmentConfig(), progress: bool = True) -> MethodResult:
     """Train f and g jointly; returns f."""

@@ -1,61 +1,87 @@
-"""One call shape for every method: ``run_method(name, model_fn, train_split, cfg, **options)``.
+"""One call shape for every compared method: ``run_method(name, model_fn, train_split, cfg, **options)``.
 
-``model_fn()`` builds a fresh network (any ``nn.Module``; LearnedMixin+H, ReBias and AFLite also need
-``features(x)`` and a linear ``fc``, as every debiaskit model has), ``train_split`` is a
-:class:`~debiaskit.data.biased.BiasedSplit` (only ``x`` and ``y`` are used: no method sees bias labels),
-``cfg`` a :class:`~debiaskit.training.TrainConfig`. Method-specific options are keywords of the
-method's ``fit`` (listed by :func:`method_options`).
+Each method lives in a module of its own that registers its ``fit`` with :func:`register` (name, the name the
+draft's tables print, the method's paper); :data:`COMPARED_METHODS` lists them in the order the package imports
+them (Table 1's). ``model_fn()`` builds a fresh network (any ``nn.Module``; LearnedMixin+H, ReBias and AFLite also
+need ``features(x)`` and a linear ``fc``, as every debiaskit model has), ``train_split`` is a
+:class:`~debiaskit.core.splits.BiasedSplit` (only ``x`` and ``y`` are used: no method sees bias labels), ``cfg`` a
+:class:`~debiaskit.core.training.TrainConfig`. Method-specific options are keywords of the method's ``fit``
+(listed by :func:`method_options`).
 """
 
 from __future__ import annotations
 
 import inspect
 import time
+from dataclasses import dataclass
 from typing import Callable
 
-from debiaskit.baselines import aflite, learned_mixin, lff, pgd_method, rebias, repair, rubi, vanilla
 from debiaskit.baselines.common import MethodResult, ModelFn
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig
 
-METHODS: dict[str, Callable[..., MethodResult]] = {
-    "vanilla": vanilla.fit,
-    "learned_mixin": learned_mixin.fit,
-    "rubi": rubi.fit,
-    "lff": lff.fit,
-    "rebias": rebias.fit,
-    "aflite": aflite.fit,
-    "repair": repair.fit,
-    "pgd": pgd_method.fit,
-}
+COMMON_ARGUMENTS = ("model_fn", "train_split", "cfg", "augment", "progress")
+"""The keywords every method's ``fit`` takes; the others are the method's own options."""
 
-DISPLAY_NAMES = {
-    "vanilla": "Vanilla", "learned_mixin": "LearnedMixinH", "rubi": "RUBi", "lff": "LfF", "rebias": "ReBias",
-    "aflite": "AFLite", "repair": "REPAIR", "pgd": "PGD (ours)",
-}
+
+@dataclass(frozen=True)
+class ComparedMethod:
+    """A compared method: its registry name, the name the draft's tables print, its paper, and its ``fit``."""
+
+    name: str
+    display_name: str
+    paper: str
+    fit: Callable[..., MethodResult]
+
+    @property
+    def options(self) -> list[str]:
+        """The keyword options ``fit`` accepts besides :data:`COMMON_ARGUMENTS`."""
+        params = inspect.signature(self.fit).parameters
+        extra = [p for p, v in params.items() if p not in COMMON_ARGUMENTS and v.kind is not inspect.Parameter.VAR_KEYWORD]
+        if any(v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values()):
+            extra.append("**options of debiaskit.pgd.debias")
+        return extra
+
+
+COMPARED_METHODS: dict[str, ComparedMethod] = {}
+"""Every registered method by name, in registration order."""
+
+DISPLAY_NAMES: dict[str, str] = {}
+"""Method name -> the name the draft's tables print (``"lff"`` -> ``"LfF"``)."""
+
+
+def register(name: str, display_name: str, paper: str) -> Callable[[Callable[..., MethodResult]], Callable[..., MethodResult]]:
+    """Decorator for a method's ``fit(model_fn, train_split, cfg, ..., augment=..., progress=...)``: adds it to
+    :data:`COMPARED_METHODS` under ``name``."""
+
+    def add(fit: Callable[..., MethodResult]) -> Callable[..., MethodResult]:
+        if name in COMPARED_METHODS and COMPARED_METHODS[name].fit is not fit:
+            raise ValueError(f"a method named {name!r} is registered already ({COMPARED_METHODS[name].fit.__module__})")
+        missing = [p for p in ("model_fn", "train_split", "cfg") if p not in inspect.signature(fit).parameters]
+        if missing:
+            raise TypeError(f"{fit.__module__}.{fit.__name__} cannot be a method: it lacks {missing}")
+        COMPARED_METHODS[name] = ComparedMethod(name, display_name, paper, fit)
+        DISPLAY_NAMES[name] = display_name
+        return fit
+
+    return add
 
 
 def method_options(name: str) -> list[str]:
     """The keyword options ``name`` accepts besides the common ones."""
-    fn = _lookup(name)
-    common = {"model_fn", "train_split", "cfg", "augment", "progress"}
-    params = inspect.signature(fn).parameters
-    extra = [p for p in params if p not in common and params[p].kind is not inspect.Parameter.VAR_KEYWORD]
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        extra.append("**options of debiaskit.pgd.debias")
-    return extra
+    return _lookup(name).options
 
 
-def _lookup(name: str) -> Callable[..., MethodResult]:
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
-    return METHODS[name]
+def _lookup(name: str) -> ComparedMethod:
+    if name not in COMPARED_METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(COMPARED_METHODS)}")
+    return COMPARED_METHODS[name]
 
 
 def run_method(name: str, model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, **options) -> MethodResult:
     """Train method ``name`` on ``train_split`` and return its :class:`MethodResult` (``.model`` is the
     de-biased network to evaluate)."""
-    fn = _lookup(name)
+    fn = _lookup(name).fit
     accepted = inspect.signature(fn).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         unknown = sorted(set(options) - set(accepted))

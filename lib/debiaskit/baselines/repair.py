@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split, stage_config
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 
 
 class SampleWeights(nn.Module):
@@ -75,6 +76,7 @@ def learn_weights(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig,
     return nets["weights"].weights(), res.history
 
 
+@register("repair", "REPAIR", "Li & Vasconcelos, CVPR 2019")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, weight_lr: float = 10.0,
         weight_cfg: TrainConfig | dict | None = None, augment: AugmentConfig | None = AugmentConfig(),
         progress: bool = True) -> MethodResult:

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 
 
 def rubi_logits(main_logits: torch.Tensor, bias_logits: torch.Tensor) -> torch.Tensor:
@@ -34,6 +35,7 @@ def rubi_loss(main_logits: torch.Tensor, bias_logits: torch.Tensor, y: torch.Ten
     return F.cross_entropy(rubi_logits(main_logits, bias_logits), y) + F.cross_entropy(bias_logits, y)
 
 
+@register("rubi", "RUBi", "Cadene, Dancette, Ben-younes, Cord & Parikh, NeurIPS 2019")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, augment: AugmentConfig | None = AugmentConfig(),
         progress: bool = True) -> MethodResult:
     """Train the main model and the bias branch jointly (one ``nn.ModuleDict``)."""

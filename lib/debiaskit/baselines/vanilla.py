@@ -5,12 +5,14 @@ Cross-entropy, shuffled mini-batches, the draft's augmentation; no de-biasing mo
 
 from __future__ import annotations
 
-from debiaskit.augment import AugmentConfig
 from debiaskit.baselines.common import MethodResult, ModelFn, check_split
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.training import TrainConfig, cross_entropy, train
+from debiaskit.baselines.registry import register
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, cross_entropy, train
 
 
+@register("vanilla", "Vanilla", "plain cross-entropy (PGD draft, Appendix C)")
 def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, augment: AugmentConfig | None = AugmentConfig(),
         progress: bool = True) -> MethodResult:
     """Train ``model_fn()`` with mean cross-entropy on ``train_split``."""

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from debiaskit.config import DATA_ENV, data_root
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, split_validation
+from debiaskit.core.config import DATA_ENV, data_root
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, split_validation
 from debiaskit.data.image_folder import decode_cached, list_images
 from debiaskit.data.sources import DataUnavailableError
 
@@ -61,7 +61,7 @@ def load_bar_split(split: str = "train", root: str | Path | None = None, image_s
         raise ValueError(f"BAR has the splits {tuple(SIZES)}, not {split!r}")
     hint = f"download BAR again from {URL}"
     files = list_images(find_bar(root) / split, hint)
-    return decode_cached(f"bar-{split}", files, action_of, image_size, hint, progress)
+    return decode_cached(f"bar-{split}", files, image_size, hint, action_of, progress)
 
 
 def bar(seed: int = 0, root: str | Path | None = None, image_size: int = 64, val_fraction: float = 0.1,

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from debiaskit.config import DATA_ENV, data_root
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, split_validation
+from debiaskit.core.config import DATA_ENV, data_root
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, split_validation
 from debiaskit.data.sources import DataUnavailableError
 
 FOLDERS = ("cartoonset", "cartoonset100k", "cartoonset10k")

@@ -6,7 +6,7 @@ with make-up), so that the majority set M is ``y == bias`` (made-up women, bare-
 set m the rest (bare-faced women, made-up men), as Table 8's "major" and "minor" columns are.
 
 :func:`celeba_makeup` loads the real data set through torchvision's ``CelebA`` layout (``<root>/celeba/``,
-see :func:`debiaskit.patchattr.faces.open_celeba`, which says what to download when it is missing).
+see :func:`debiaskit.data.faces.open_celeba`, which says what to download when it is missing).
 :func:`celeba_makeup_standin` draws an offline stand-in with the same structure from the procedural avatars
 of :mod:`debiaskit.data.cartoon_standin`: a gender-like cue that is large and easy (hair style: long, bun or
 volume vs short, spikes or fringe) and a make-up-like target that is smaller (lipstick on fuller lips, rouged
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, split_validation
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, split_validation
 
 TARGET, BIAS = "Heavy_Makeup", "Male"
 TRAIN_GROUP_SHARES = {(1, 1): 0.385, (0, 0): 0.415, (0, 1): 0.195, (1, 0): 0.005}
@@ -40,10 +40,9 @@ def celeba_makeup(seed: int = 0, root: str | Path | None = None, image_size: int
                   verify_checksums: bool = True) -> BiasedBenchmark:
     """The real CelebA benchmark: official ``train`` / ``valid`` / ``test`` partitions as the training,
     validation and test splits (uint8 images, ``image_size`` pixels: the shorter side resized, then
-    centre-cropped; decoded once and cached, :func:`debiaskit.data.image_folder.decode_cached`). ``limit`` keeps
+    centre-cropped; decoded once and cached, :func:`debiaskit.data.faces.celeba_images`). ``limit`` keeps
     a random subset of that many images per partition (``seed`` draws it), e.g. for a smoke test."""
-    from debiaskit.data.image_folder import decode_cached
-    from debiaskit.patchattr.faces import celeba_labels, open_celeba
+    from debiaskit.data.faces import celeba_images, celeba_labels, open_celeba
 
     gen = torch.Generator().manual_seed(seed)
     splits = {}
@@ -53,11 +52,7 @@ def celeba_makeup(seed: int = 0, root: str | Path | None = None, image_size: int
         rows = torch.arange(len(ds.filename))
         if limit is not None:
             rows = torch.randperm(len(rows), generator=gen)[:limit].sort().values
-        folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
-        makeup, male = labels[TARGET][rows], labels[BIAS][rows]
-        x, _ = decode_cached(f"celeba-{part}", [folder / ds.filename[i] for i in rows.tolist()],
-                             (2 * makeup + male).tolist(), image_size, "download CelebA again (torchvision layout)")
-        splits[part] = _split(x, makeup, male)
+        splits[part] = _split(celeba_images(ds, rows, image_size), labels[TARGET][rows], labels[BIAS][rows])
     return BiasedBenchmark(name="CelebA (HeavyMakeup, bias Male)", train=splits["train"], val=splits["valid"],
                            test=splits["test"], num_classes=2,
                            meta={"dataset": "celeba", "seed": seed, "image_size": image_size, "limit": limit,

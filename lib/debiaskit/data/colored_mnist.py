@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
-from debiaskit.data.sources import load_mnist
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
+from debiaskit.data.sources import load_mnist, subsample
 
 NUM_CLASSES = 10
 PALETTE_SEED = 0
@@ -70,12 +70,8 @@ def colored_mnist(
     palette = class_colours()
     x_tr, y_tr = load_mnist(train=True, root=root)
     x_te, y_te = load_mnist(train=False, root=root)
-    if n_train is not None:
-        keep = torch.randperm(len(x_tr), generator=gen)[:n_train]
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if n_test is not None:
-        keep = torch.randperm(len(x_te), generator=gen)[:n_test]
-        x_te, y_te = x_te[keep], y_te[keep]
+    x_tr, y_tr = subsample(x_tr, y_tr, n_train, gen)
+    x_te, y_te = subsample(x_te, y_te, n_test, gen)
     full = _split(x_tr, y_tr, choose_minority(len(x_tr), 1.0 - bias_ratio, gen), difficulty, gen, palette)
     train, val = split_validation(full, val_fraction, gen)
     if test_minority == "random":

@@ -1,10 +1,14 @@
-"""Image folders decoded once into uint8 tensors and cached (BAR, ImageNet-9, ImageNet-A).
+"""The package's one image reader: folders of JPEG/PNG files decoded once into uint8 tensors and cached (BAR,
+ImageNet-9, ImageNet-A, CelebA for PGD, the patch-attribution faces and RR-ClArC).
 
-A folder of JPEG/PNG files is decoded to ``[N, 3, s, s]`` uint8 (shorter side resized to ``s``, then
-centre-cropped) and stored under the model cache's ``data/`` folder, keyed by the file list (names and sizes),
-the labels, ``s`` and :data:`DECODE_VERSION`; a later call reads the tensor back instead of decoding again, and
-a corrupted cache file is decoded again (with a warning). Decoding fills one preallocated tensor and streams it
-to a temporary file renamed into place, so the peak memory is about one copy of the data set.
+Resampling (:func:`decode_image`, the same for every data set): torchvision's ``Resize(s)`` then
+``CenterCrop(s)`` on the PIL image, i.e. the shorter side resized to ``s`` with bilinear interpolation
+(antialiased, PIL's filter), the longer side to ``int(s * long / short)``, then the centre ``s x s`` square.
+
+The images ``[N, 3, s, s]`` are stored under the model cache's ``data/`` folder, keyed by the file list (names
+and sizes), the labels (if any), ``s`` and :data:`DECODE_VERSION`; a later call reads the tensor back instead of
+decoding again, and a corrupted cache file is decoded again (with a warning). Decoding fills one preallocated
+tensor and streams it to a temporary file renamed into place, so the peak memory is about one copy of the data.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from typing import Callable, Sequence
 import torch
 from PIL import Image
 
-from debiaskit.config import cache_root
+from debiaskit.core.config import cache_root
 from debiaskit.data.sources import DataUnavailableError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-DECODE_VERSION = 1
+DECODE_VERSION = 2
 """Bumped whenever :func:`decode_image` changes what it produces, so that older cache files are not reused."""
 
 
@@ -36,26 +40,24 @@ def list_images(folder: Path, hint: str) -> list[Path]:
 
 
 def decode_image(path: Path, image_size: int, hint: str = "download the data set again") -> torch.Tensor:
-    """One image as uint8 [3, s, s]: the shorter side resized to ``s`` (bilinear), then centre-cropped."""
+    """One image as uint8 [3, s, s], resampled as the module docstring says."""
+    from torchvision.transforms import functional as TF
+
     try:
         with Image.open(path) as im:
             rgb = im.convert("RGB")
     except OSError as err:
         raise DataUnavailableError(f"cannot read {path} ({err}); the file is corrupted: {hint}") from err
-    w, h = rgb.size
-    scale = image_size / min(w, h)
-    rw, rh = max(image_size, round(w * scale)), max(image_size, round(h * scale))
-    rgb = rgb.resize((rw, rh), Image.BILINEAR)
-    left, top = (rw - image_size) // 2, (rh - image_size) // 2
-    rgb = rgb.crop((left, top, left + image_size, top + image_size))
-    return torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(image_size, image_size, 3).permute(2, 0, 1)
+    rgb = TF.center_crop(TF.resize(rgb, image_size, TF.InterpolationMode.BILINEAR, antialias=True), image_size)
+    return TF.pil_to_tensor(rgb)
 
 
-def _cache_file(name: str, files: Sequence[Path], labels: torch.Tensor, image_size: int) -> Path:
+def _cache_file(name: str, files: Sequence[Path], labels: torch.Tensor | None, image_size: int) -> Path:
     digest = hashlib.sha256(f"{image_size}:{DECODE_VERSION}".encode())
     for p in files:
         digest.update(f"{p.parent.name}/{p.name}:{p.stat().st_size}".encode())
-    digest.update(labels.numpy().tobytes())
+    if labels is not None:
+        digest.update(labels.numpy().tobytes())
     return cache_root() / "data" / f"{name}-{image_size}-{digest.hexdigest()[:16]}.pt"
 
 
@@ -72,19 +74,21 @@ def _save_atomically(obj: dict, path: Path) -> None:
         raise
 
 
-def decode_cached(name: str, files: Sequence[Path], labels: Callable[[Path], int] | Sequence[int], image_size: int,
-                  hint: str, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_cached(name: str, files: Sequence[Path], image_size: int, hint: str,
+                  labels: Callable[[Path], int] | Sequence[int] | None = None,
+                  progress: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(uint8 images [N, 3, s, s], labels [N])`` of ``files``, decoded once and cached (module docstring).
-    ``labels`` is a label per file or a function of the path."""
+    ``labels`` is a label per file, a function of the path, or ``None`` (then the second item is ``None``)."""
     files = list(files)
-    y = torch.tensor([labels(p) for p in files] if callable(labels) else list(labels), dtype=torch.long)
+    y = None if labels is None else torch.tensor([labels(p) for p in files] if callable(labels) else list(labels),
+                                                 dtype=torch.long)
     cache = _cache_file(name, files, y, image_size)
     if cache.exists():
         try:
             stored = torch.load(cache, weights_only=True)
-            if len(stored["y"]) == len(files):
+            if len(stored["x"]) == len(files):
                 return stored["x"], stored["y"]
-            warnings.warn(f"the cache {cache} holds {len(stored['y'])} images, not {len(files)}; decoding again")
+            warnings.warn(f"the cache {cache} holds {len(stored['x'])} images, not {len(files)}; decoding again")
         except Exception as err:  # a truncated or foreign file: decode again
             warnings.warn(f"ignoring the unreadable image cache {cache} ({err}); decoding the images again")
     from tqdm.auto import tqdm

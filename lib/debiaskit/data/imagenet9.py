@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from debiaskit.config import DATA_ENV, data_root
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
+from debiaskit.core.config import DATA_ENV, data_root
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
 from debiaskit.data.image_folder import decode_cached, list_images
 from debiaskit.data.sources import DataUnavailableError, load_fashion_mnist
 
@@ -96,7 +96,7 @@ def load_imagenet9_split(split: str = "train", root: str | Path | None = None, i
             raise DataUnavailableError(f"ImageNet's {split} folder lacks ImageNet-9's class folders {missing[:3]}...; "
                                        f"sort the {split} images into WNID folders ({hint}).")
     files, ys = _folder_files(folders, [classes[w] for w in present], hint)
-    return decode_cached(f"imagenet9-{split}", files, ys, image_size, hint, progress)
+    return decode_cached(f"imagenet9-{split}", files, image_size, hint, ys, progress)
 
 
 def imagenet9(seed: int = 0, root: str | Path | None = None, image_size: int = 128, val_fraction: float = 0.1,

@@ -15,7 +15,7 @@ import dataclasses
 
 import torch
 
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, choose_minority, other_label
 
 NOISE_SEED_OFFSET = 7919
 """Added to the benchmark's seed for the flips, so that they are independent of its construction draws."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torchvision import datasets
 
-from debiaskit.config import DATA_ENV, data_root
+from debiaskit.core.config import DATA_ENV, data_root
 
 
 class DataUnavailableError(RuntimeError):
@@ -90,6 +90,15 @@ def _load_mnist_like(cls_name: str, root_str: str, train: bool) -> tuple[torch.T
     images = read_idx_gz(raw / f"{prefix}-images-idx3-ubyte.gz")
     labels = read_idx_gz(raw / f"{prefix}-labels-idx1-ubyte.gz").long()
     return images, labels
+
+
+def subsample(x: torch.Tensor, y: torch.Tensor, n: int | None, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` rows of a random permutation (drawn from ``gen``) of ``(x, y)``; ``(x, y)`` as they are,
+    drawing nothing, when ``n`` is None: the ``n_train``/``n_test`` of the MNIST-based benchmarks."""
+    if n is None:
+        return x, y
+    keep = torch.randperm(len(x), generator=gen)[:n]
+    return x[keep], y[keep]
 
 
 def load_mnist(train: bool = True, root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from debiaskit.data.biased import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
-from debiaskit.data.sources import load_fashion_mnist, load_mnist
+from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, choose_minority, other_label, split_validation
+from debiaskit.data.sources import load_fashion_mnist, load_mnist, subsample
 
 NUM_CLASSES = 10
 CANVAS = 56
@@ -72,12 +72,8 @@ def watermarked_mnist(
     x_te, y_te = load_mnist(train=False, root=root)
     fx_tr, fy_tr = load_fashion_mnist(train=True, root=root)
     fx_te, fy_te = load_fashion_mnist(train=False, root=root)
-    if n_train is not None:
-        keep = torch.randperm(len(x_tr), generator=gen)[:n_train]
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if n_test is not None:
-        keep = torch.randperm(len(x_te), generator=gen)[:n_test]
-        x_te, y_te = x_te[keep], y_te[keep]
+    x_tr, y_tr = subsample(x_tr, y_tr, n_train, gen)
+    x_te, y_te = subsample(x_te, y_te, n_test, gen)
     full = _split(x_tr, y_tr, choose_minority(len(x_tr), 1.0 - bias_ratio, gen), difficulty, fx_tr, fy_tr, gen)
     train, val = split_validation(full, val_fraction, gen)
     test = _split(x_te, y_te, choose_minority(len(x_te), float(test_minority), gen), difficulty, fx_te, fy_te, gen)

@@ -11,7 +11,7 @@ Modules, in the paper's order:
 * :mod:`~debiaskit.patchattr.noise` -- General/Specific x Mask/Noise (Section 4.1);
 * :mod:`~debiaskit.patchattr.gender`, :mod:`~debiaskit.patchattr.subsets`,
   :mod:`~debiaskit.patchattr.experiment` -- the gender CNN, biased subsets and the Table 1 study;
-* :mod:`~debiaskit.patchattr.faces` (CelebA, FairFace), :mod:`~debiaskit.patchattr.standin` (offline
+* :mod:`~debiaskit.data.faces` (CelebA, FairFace), :mod:`~debiaskit.patchattr.standin` (offline
   stand-in with known confounder regions);
 * :mod:`~debiaskit.patchattr.localisation`, :mod:`~debiaskit.patchattr.baselines` -- IoU with the true
   region, Captum Occlusion and saliency (beyond the paper).

@@ -1,6 +1,6 @@
 """AdamW settings for the two networks of this paper, trained by debiaskit's one training loop.
 
-:func:`debiaskit.training.train` defaults to SGD; this paper trains both of its networks with AdamW, the
+:func:`debiaskit.core.training.train` defaults to SGD; this paper trains both of its networks with AdamW, the
 region classifier with step decay (x0.1 every 40 of 90 epochs, Section 3.1) and the gender CNN with
 exponential decay (gamma 0.95, Section 4.1). The batch loss here also gets the generator that shuffles the
 batches: ``batch_loss(model, x, y, idx, generator) -> loss`` gets float images in [0, 1] (uint8 tensors are
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.training import TrainConfig, as_float_images, shuffled_batches, train
+from debiaskit.core.training import TrainConfig, as_float_images, shuffled_batches, train
 
 __all__ = ["FitConfig", "as_float_images", "cross_entropy_loss", "fit", "make_optimizer"]
 
@@ -54,7 +54,7 @@ def make_optimizer(model: nn.Module, cfg: FitConfig) -> tuple[torch.optim.Optimi
 
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: FitConfig, batch_loss: BatchLoss,
         progress: bool = True, desc: str = "fit") -> list[dict]:
-    """Train ``model`` in place on ``(x, y)`` with :func:`debiaskit.training.train` and AdamW; returns the
+    """Train ``model`` in place on ``(x, y)`` with :func:`debiaskit.core.training.train` and AdamW; returns the
     per-epoch history (mean loss, lr) and a last row with the seconds taken. Seeded by ``cfg.seed``: one
     generator shuffles the batches and is handed to ``batch_loss``."""
     gen = torch.Generator().manual_seed(cfg.seed)

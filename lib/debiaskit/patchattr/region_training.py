@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from debiaskit.cache import cached_model
 from debiaskit.patchattr.fitting import FitConfig, fit
 from debiaskit.patchattr.grid import PatchGrid
 from debiaskit.patchattr.region_model import RegionClassifier
@@ -27,29 +26,12 @@ def random_patch_loss(grid: PatchGrid, label_smoothing: float = 0.1):
 
 def train_region_classifier(images: torch.Tensor, labels: torch.Tensor, grid: PatchGrid, num_classes: int,
                             cfg: FitConfig = PAPER_REGION_FIT, backbone: str = "resnet18", label_smoothing: float = 0.1,
-                            cache_config: dict | None = None, progress: bool = True) -> tuple[RegionClassifier, bool]:
-    """Train (or fetch from the model cache) a region classifier for one attribute.
-
-    ``cache_config`` must describe the data (e.g. data set, attribute, sizes, seed); the grid, backbone
-    and optimisation settings are added to it. Returns ``(model, cache_hit)``.
-    """
+                            progress: bool = True) -> RegionClassifier:
+    """Train a region classifier for one attribute (Section 3.1): a fresh :class:`RegionClassifier` seeded by
+    ``cfg.seed``, fitted with :func:`random_patch_loss`. The model cache lives with the experiment drivers
+    (:func:`debiaskit.experiments.patchattr.cached_region_classifier`)."""
     grid.check_images(images)
-    config = {"kind": "patchattr.region_classifier", "data": cache_config or {}, "grid": vars(grid).copy(),
-              "num_classes": num_classes, "backbone": backbone, "label_smoothing": label_smoothing,
-              "fit": cfg.to_dict(), "in_channels": int(images.shape[1])}
-
-    def build():
-        torch.manual_seed(cfg.seed)
-        return RegionClassifier(grid, num_classes, int(images.shape[1]), backbone)
-
-    def train_fn(model):
-        fit(model, images, labels, cfg, random_patch_loss(grid, label_smoothing), progress, desc="region classifier")
-
-    if cache_config is None:
-        model = build()
-        train_fn(model)
-        return model, False
-    # the entry depends on the code that builds the data, the model and the loop, not on the rest of patchattr
-    code = ("patchattr/fitting.py", "patchattr/grid.py", "patchattr/region_model.py", "patchattr/region_training.py",
-            "patchattr/standin.py", "patchattr/faces.py")
-    return cached_model(config, build, train_fn, code=code)
+    torch.manual_seed(cfg.seed)
+    model = RegionClassifier(grid, num_classes, int(images.shape[1]), backbone)
+    fit(model, images, labels, cfg, random_patch_loss(grid, label_smoothing), progress, desc="region classifier")
+    return model

@@ -21,8 +21,8 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from debiaskit.data.faces import AttributeImages
 from debiaskit.data.sources import load_fashion_mnist
-from debiaskit.patchattr.faces import AttributeImages
 
 SIZE = 32
 

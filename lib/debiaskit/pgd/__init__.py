@@ -4,8 +4,8 @@ published ICLR 2023 variant), as small reusable pieces.
 Run it on your own model and data in a few lines::
 
     from debiaskit.data.colored_mnist import colored_mnist
-    from debiaskit.models import simple_convnet1
-    from debiaskit.training import TrainConfig, evaluate
+    from debiaskit.core.models import simple_convnet1
+    from debiaskit.core.training import TrainConfig, evaluate
     from debiaskit import pgd
 
     bench = colored_mnist(bias_ratio=0.995)
@@ -38,13 +38,22 @@ from debiaskit.pgd.grads import iter_per_sample_grads, per_sample_grads
 from debiaskit.pgd.losses import adjusting_objective, adjusting_weights, gce_loss, gce_objective, weighted_ce_objective
 from debiaskit.pgd.metrics import logit_scores, loss_scores, metric_scores, softmax_scores, training_error
 from debiaskit.pgd.params import eval_mode, last_linear, select_parameters
-from debiaskit.pgd.probability import (acceptance_from_weights, effective_sample_size, sampling_probability,
-                                       temperature_for_ess, temperature_for_share)
+from debiaskit.pgd.probability import (
+                                       acceptance_from_weights,
+                                       effective_sample_size,
+                                       sampling_probability,
+                                       temperature_for_ess,
+                                       temperature_for_share,
+)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
-from debiaskit.pgd.scores import (PGDScores, aggregate_log_scores, direction_log_scores, magnitude_log_scores,
-                                  pgd_scores)
-from debiaskit.pgd.topk import (TopKGradients, dominant_coordinates, gather_coordinates, gradient_statistics,
-                                topk_per_sample_grads)
+from debiaskit.pgd.scores import PGDScores, aggregate_log_scores, direction_log_scores, magnitude_log_scores, pgd_scores
+from debiaskit.pgd.topk import (
+                                       TopKGradients,
+                                       dominant_coordinates,
+                                       gather_coordinates,
+                                       gradient_statistics,
+                                       topk_per_sample_grads,
+)
 from debiaskit.pgd.vmf import log_bessel_iv, vmf_fit, vmf_log_density, vmf_log_normaliser
 
 __all__ = [

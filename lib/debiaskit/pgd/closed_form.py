@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from debiaskit.core.training import as_float_images
 from debiaskit.pgd.params import eval_mode, last_linear, model_device
-from debiaskit.training import as_float_images
 
 
 @torch.no_grad()

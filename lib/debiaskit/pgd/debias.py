@@ -1,6 +1,6 @@
 """Algorithm 2 of the draft in one call: GCE-biased model -> scores -> p_s -> de-biased model.
 
-Step 1 trains f_b with GCE (``debiaskit.training.train``), step 2 computes p_s(i) for every training
+Step 1 trains f_b with GCE (``debiaskit.core.training.train``), step 2 computes p_s(i) for every training
 sample from f_b, step 3 trains f_d with CE on mini-batches from Algorithm 1 (or a listed alternative)
 with augmentation A (the training loop's; Algorithm 2 line 12). ``variant="published"`` switches to
 the ICLR 2023 version: p proportional to the last-layer gradient p-norm, sampling with replacement,
@@ -17,15 +17,20 @@ from typing import Callable
 import torch
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
-from debiaskit.config import resolve_device
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.config import resolve_device
+from debiaskit.core.splits import BiasedSplit
 from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
 from debiaskit.pgd.losses import adjusting_objective, gce_objective
 from debiaskit.pgd.metrics import METRICS, metric_scores, training_error
 from debiaskit.pgd.params import ParamSelection, model_device
-from debiaskit.pgd.probability import (DEFAULT_METHOD, DEFAULT_TARGET_ESS, acceptance_from_weights,
-                                       effective_sample_size, sampling_probability)
+from debiaskit.pgd.probability import (
+    DEFAULT_METHOD,
+    DEFAULT_TARGET_ESS,
+    acceptance_from_weights,
+    effective_sample_size,
+    sampling_probability,
+)
 from debiaskit.pgd.samplers import multinomial_sampler, published_sampler, rejection_sampler
 from debiaskit.pgd.scores import PGDScores, pgd_scores
 from debiaskit.pgd.topk import topk_per_sample_grads
@@ -127,23 +132,23 @@ def debias(
     init_from_biased: bool | None = None,
     denoise_cfg=None,
     augment: AugmentConfig | None = AugmentConfig(),
-    cache: bool = False,
+    store: Callable[..., tuple[nn.Module, bool]] | None = None,
     on_epoch_end: Callable | None = None,
     progress: bool = True,
 ) -> DebiasResult:
     """Run PGD (Algorithm 2) on ``train_split`` with models from ``model_fn()``.
 
-    ``biased_cfg``/``debiased_cfg`` are :class:`debiaskit.training.TrainConfig` (Algorithm 2 trains f_b
+    ``biased_cfg``/``debiased_cfg`` are :class:`debiaskit.core.training.TrainConfig` (Algorithm 2 trains f_b
     on the raw set, so set ``augment=False`` in ``biased_cfg`` to follow it literally). ``variant``:
     ``"draft"`` (defaults: score "pgd", Algorithm 1 sampler, f_d from scratch) or ``"published"``
     (score "gradnorm" with ``p_norm``, with-replacement sampler, f_d initialised from f_b); explicit
     ``score``/``sampler``/``init_from_biased`` override those defaults. ``objective="reweight"`` is
     Appendix H's adjusting-objective ablation (CE weighted by p_s / mean p_s, shuffled batches).
     ``denoise_cfg`` (a TrainConfig) runs Algorithm 3 first and de-biases D_clean only.
-    ``cache=True`` reuses a GCE-biased model trained before on the same data and settings.
+    ``store`` (e.g. :func:`debiaskit.experiments.cache.cached_model`) is called as ``store(config, build, fit,
+    trains=...)`` to fetch the GCE-biased model trained before on the same data and settings, or train it once.
     """
-    from debiaskit.cache import cached_model
-    from debiaskit.training import train
+    from debiaskit.core.training import train
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
@@ -172,11 +177,11 @@ def debias(
         biased_history.extend(train(model, data, biased_cfg, objective=gce, augment=augment, progress=progress,
                                     desc="biased (GCE)").history)
 
-    if cache:
+    if store is not None:
         config = {"stage": "pgd-biased-gce", "model": repr(model_fn()), "train": biased_cfg.to_dict(), "q": q,
                   "gce_form": gce_form, "augment": asdict(augment) if augment else None,
                   "data": data_fingerprint(data)}
-        biased, _ = cached_model(config, model_fn, fit_biased, code=("pgd/losses.py",))
+        biased, _ = store(config, model_fn, fit_biased, trains=(train, gce_objective))
     else:
         biased = model_fn()
         fit_biased(biased)

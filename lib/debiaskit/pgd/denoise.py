@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.augment import AugmentConfig
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.augment import AugmentConfig
+from debiaskit.core.splits import BiasedSplit
 from debiaskit.pgd.metrics import logits_of
 
 
@@ -80,9 +80,9 @@ def denoise_split(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size
 
 def denoise(model_fn: Callable[[], nn.Module], data: BiasedSplit, cfg, augment: AugmentConfig | None = None,
             progress: bool = False) -> tuple[BiasedSplit, DenoiseSplit, nn.Module]:
-    """Algorithm 3, steps 1-2: train the noise model f_n with CE (``debiaskit.training.train`` with
+    """Algorithm 3, steps 1-2: train the noise model f_n with CE (``debiaskit.core.training.train`` with
     ``cfg``), split, and return ``(D_clean, split, f_n)``; run any de-biasing method on D_clean (step 3)."""
-    from debiaskit.training import train
+    from debiaskit.core.training import train
 
     if len(data) == 0:
         raise ValueError("cannot de-noise an empty data set")

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from debiaskit.core.training import as_float_images
 from debiaskit.pgd.params import ParamSelection, eval_mode, model_device, select_parameters
-from debiaskit.training import as_float_images
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``loss_fn(logits [1, C], target [1]) -> scalar``: the loss of one sample."""

@@ -1,4 +1,4 @@
-"""Objectives for :func:`debiaskit.training.train` (``objective(model, x, y, idx) -> loss``).
+"""Objectives for :func:`debiaskit.core.training.train` (``objective(model, x, y, idx) -> loss``).
 
 * GCE (Zhang & Sabuncu 2018), the biased model's loss in Algorithm 2, step 1:
   L = (1 - p_y^q) / q, q = 0.7 (Table 4). ``form="true"`` is that loss; ``form="lff"`` is LfF's

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from debiaskit.core.training import as_float_images
 from debiaskit.pgd.closed_form import last_layer_grad_norms
 from debiaskit.pgd.params import eval_mode, model_device
-from debiaskit.training import as_float_images
 
 METRICS = ("softmax", "logit", "loss", "gradnorm")
 

@@ -46,7 +46,8 @@ from typing import Callable
 
 import torch
 
-METHODS = ("balanced", "rank", "tempered", "literal")
+STABILISERS = ("balanced", "rank", "tempered", "literal")
+"""The ways of turning log-scores into sampling probabilities (:func:`sampling_probability`)."""
 DEFAULT_METHOD = "balanced"
 AUTO = "auto"
 DEFAULT_TARGET_ESS: float | str = AUTO
@@ -205,8 +206,8 @@ def sampling_probability(log_s: torch.Tensor, method: str = DEFAULT_METHOD,
         raise ValueError("cannot turn an empty score vector into probabilities")
     if torch.isnan(log_s).any() or torch.isposinf(log_s).any():
         raise ValueError("log S contains NaN or +inf; compute the scores in log space (pgd_scores) first")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in STABILISERS:
+        raise ValueError(f"method must be one of {STABILISERS}, got {method!r}")
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     auto = isinstance(target_ess, str)

@@ -1,4 +1,4 @@
-"""Mini-batch samplers for :func:`debiaskit.training.train` (``sampler(epoch) -> iterable of index tensors``).
+"""Mini-batch samplers for :func:`debiaskit.core.training.train` (``sampler(epoch) -> iterable of index tensors``).
 
 * :func:`rejection_sampler` is Algorithm 1 of the draft (Section 4.2): propose i ~ U{1..N} and
   u ~ U(0, 1), accept i when u < p_s(i), until the batch holds ``batch_size`` indices. The draft adds

@@ -11,7 +11,7 @@ The gradient is taken with :func:`torch.func.grad`, whose result stays different
 the model's parameters, so the penalty trains end to end.
 
 Every objective has the signature ``objective(model, x, y, idx) -> loss`` of
-:func:`debiaskit.training.train`. ``layer=None`` means the model's input *is* the latent activation
+:func:`debiaskit.core.training.train`. ``layer=None`` means the model's input *is* the latent activation
 (a :class:`~debiaskit.rrclarc.latent.LatentHead` trained on stored feature maps, the fast path when
 only the linear head is fine-tuned, as in the authors' code); a layer name means images are fed to
 the whole model and the activation is taken with hooks. The networks run in eval mode: BatchNorm
@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from debiaskit.data.biased import BiasedSplit
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.core.training import TrainConfig, train
 from debiaskit.rrclarc.latent import Head, forward_with_latent, image_head, replaced_output
-from debiaskit.training import TrainConfig, train
 
 SCALARS = ("target", "class", "random_signs", "max", "log_prob")
 

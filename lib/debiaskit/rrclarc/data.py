@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from debiaskit.data.biased import BiasedSplit
-from debiaskit.data.sources import load_fashion_mnist, load_mnist
+from debiaskit.core.splits import BiasedSplit
+from debiaskit.data.sources import load_fashion_mnist, load_mnist, subsample
 
 SOURCES = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
@@ -125,12 +125,8 @@ def artifact_benchmark(
     gen = torch.Generator().manual_seed(seed)
     x_tr, y_tr = SOURCES[dataset](train=True, root=root)
     x_te, y_te = SOURCES[dataset](train=False, root=root)
-    if n_train is not None:
-        keep = torch.randperm(len(x_tr), generator=gen)[:n_train]
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if n_test is not None:
-        keep = torch.randperm(len(x_te), generator=gen)[:n_test]
-        x_te, y_te = x_te[keep], y_te[keep]
+    x_tr, y_tr = subsample(x_tr, y_tr, n_train, gen)
+    x_te, y_te = subsample(x_te, y_te, n_test, gen)
     x_tr = x_tr.float().div(255).unsqueeze(1)
     x_te = x_te.float().div(255).unsqueeze(1)
     mask = artifact_mask(tuple(x_tr.shape[-2:]), size, corner)

@@ -1,4 +1,4 @@
-"""The figures of the RR-ClArC notebooks (seaborn style of :func:`debiaskit.plotting.use_style`)."""
+"""The figures of the RR-ClArC notebooks (seaborn style of :func:`debiaskit.companion.plotting.use_style`)."""
 
 from __future__ import annotations
 

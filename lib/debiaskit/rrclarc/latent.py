@@ -33,7 +33,7 @@ def find_layer(model: nn.Module, name: str) -> nn.Module:
 def feature_maps_layer(model: nn.Module) -> str | None:
     """Name of the layer whose output is ``model.feature_maps(x)`` (the input of the global pool and
     ``fc``) for the package's models, else ``None``."""
-    from debiaskit.models import ResNetWithFeatures, SimpleConvNet
+    from debiaskit.core.models import ResNetWithFeatures, SimpleConvNet
 
     if isinstance(model, SimpleConvNet):
         return "body"

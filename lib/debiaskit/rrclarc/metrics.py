@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from debiaskit.rrclarc.correction import latent_gradient
-from debiaskit.rrclarc.latent import Head, image_head, forward_with_latent
+from debiaskit.rrclarc.latent import Head, forward_with_latent, image_head
 
 ATTRIBUTIONS = ("input_x_gradient", "integrated_gradients", "saliency")
 

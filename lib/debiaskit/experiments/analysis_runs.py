@@ -1,0 +1,130 @@
+"""Trained models of the analysis notebooks, each trained once per configuration and cached.
+
+The analyses (PGD draft, Sections 3-4 and Appendix H) re-use one GCE-biased model per data set and
+train many de-biased models from it that differ only in *how* its scores are used: the sampling
+probabilities (Algorithm 1), loss weights (the adjusting objective), the starting point. So:
+
+* :func:`biased_model` -- Algorithm 2, step 1 (GCE, or CE for the "impact of GCE" study);
+* :func:`debiased_model` -- Algorithm 2, step 3 for given per-sample weights: ``"resample"`` draws
+  mini-batches with Algorithm 1 (or the published with-replacement sampler), ``"reweight"`` is
+  Appendix H's adjusting objective (CE weighted by p / mean p);
+
+Any compared method's model (Vanilla, LfF, ..., PGD) comes from :func:`debiaskit.experiments.runs.trained_model`,
+the one function every notebook uses for it.
+
+Every function keys the cache (:func:`debiaskit.experiments.cache.cached_model`) by the data set's construction
+parameters, the training configuration and, for :func:`debiased_model`, a hash of the weights and of
+the initial state, so two notebooks asking for the same model share it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+
+import torch
+from torch import nn
+
+from debiaskit.core.splits import BiasedBenchmark
+from debiaskit.core.training import TrainConfig, cross_entropy, train
+from debiaskit.experiments.cache import DATA, cached_model
+from debiaskit.experiments.runs import model_factory
+
+DEBIAS_MODES = ("resample", "reweight")
+SAMPLERS = ("rejection", "published")
+BIASED_LOSSES = ("gce", "ce")
+
+
+def tensor_digest(*tensors: torch.Tensor) -> str:
+    """Short hash of tensors' values (cache keys for weights and initial states)."""
+    digest = hashlib.blake2b(digest_size=12)
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        digest.update(str((tuple(t.shape), str(t.dtype))).encode())
+        digest.update(t.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def state_digest(model: nn.Module) -> str:
+    """Hash of a model's state dict (parameters and buffers)."""
+    return tensor_digest(*[v.float() for _, v in sorted(model.state_dict().items())])
+
+
+def biased_model(bench: BiasedBenchmark, cfg: TrainConfig, loss: str = "gce", q: float = 0.7,
+                 model: str = "simple_convnet1", progress: bool = True) -> nn.Module:
+    """The biased model f_b of Algorithm 2, step 1, trained on ``bench.train`` with GCE(q) or CE.
+
+    Algorithm 2 trains f_b on raw mini-batches, so pass ``cfg.augment=False`` to follow it literally.
+    """
+    from debiaskit import pgd
+
+    if loss not in BIASED_LOSSES:
+        raise ValueError(f"loss must be one of {BIASED_LOSSES}, got {loss!r}")
+    objective = pgd.gce_objective(q) if loss == "gce" else cross_entropy
+    config = {"stage": "analysis-biased", "loss": loss, "q": q if loss == "gce" else None, "model": model,
+              "data": bench.meta, "train": cfg.to_dict()}
+    net, _ = cached_model(config, model_factory(bench, cfg.seed, model),
+                          lambda m: train(m, bench.train, cfg, objective=objective, progress=progress,
+                                          desc=f"biased ({loss}) {bench.name}"),
+                          trains=(train, pgd.gce_objective, *DATA))
+    return net.eval()
+
+
+def debiased_model(bench: BiasedBenchmark, cfg: TrainConfig, weights: torch.Tensor, mode: str = "resample",
+                   sampler: str = "rejection", init: nn.Module | None = None, model: str = "simple_convnet1",
+                   progress: bool = True, desc: str = "de-biased") -> nn.Module:
+    """A model trained on ``bench.train`` with per-sample ``weights`` (Algorithm 2, step 3).
+
+    ``mode="resample"``: mini-batches from Algorithm 1 with acceptance ``weights / max weights``
+    (``sampler="rejection"``, the draft) or N draws with replacement proportional to ``weights`` per
+    epoch (``sampler="published"``, ICLR 2023). ``mode="reweight"``: shuffled batches, CE weighted by
+    ``weights / mean weights`` (Appendix H, "Adjusting objective vs Resampling"). ``init`` starts from
+    a copy of that model (the published variant starts from the biased model) instead of a fresh one.
+    """
+    from debiaskit import pgd
+
+    if mode not in DEBIAS_MODES:
+        raise ValueError(f"mode must be one of {DEBIAS_MODES}, got {mode!r}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    weights = torch.as_tensor(weights).double().cpu()
+    if len(weights) != len(bench.train):
+        raise ValueError(f"need one weight per training sample: {len(weights)} weights for {len(bench.train)} samples")
+    p = pgd.acceptance_from_weights(weights)  # validates: finite, non-negative, positive max
+    config = {"stage": "analysis-debiased", "mode": mode, "sampler": sampler if mode == "resample" else None,
+              "weights": tensor_digest(p), "init": state_digest(init) if init is not None else None,
+              "model": model, "data": bench.meta, "train": cfg.to_dict()}
+
+    def build() -> nn.Module:
+        if init is not None:
+            return copy.deepcopy(init).train()
+        return model_factory(bench, cfg.seed, model)()
+
+    def fit(net: nn.Module) -> None:
+        if mode == "reweight":
+            train(net, bench.train, cfg, objective=pgd.adjusting_objective(p), progress=progress, desc=desc)
+        elif sampler == "rejection":
+            train(net, bench.train, cfg, sampler=pgd.rejection_sampler(p, cfg.batch_size, seed=cfg.seed),
+                  progress=progress, desc=desc)
+        else:
+            train(net, bench.train, cfg, sampler=pgd.published_sampler(p, cfg.batch_size, seed=cfg.seed),
+                  progress=progress, desc=desc)
+
+    net, _ = cached_model(config, build, fit, trains=(train, pgd.samplers, pgd.losses, pgd.probability, *DATA))
+    return net.eval()
+
+
+def scaled(cfg: TrainConfig, **changes) -> TrainConfig:
+    """``cfg`` with some fields changed (a readable ``dataclasses.replace``)."""
+    return dataclasses.replace(cfg, **changes)
+
+
+def accuracy_row(model: nn.Module, bench: BiasedBenchmark) -> dict[str, float]:
+    """The draft's report for one model (Table 1 columns): biased-validation accuracy, test majority and
+    minority accuracy, and their average (Appendix H's "Avg."), all in percent."""
+    from debiaskit.core.training import evaluate
+
+    test = evaluate(model, bench.test)
+    return {"val": evaluate(model, bench.val)["acc"], "major": test["major"], "minor": test["minor"],
+            "avg": (test["major"] + test["minor"]) / 2}
