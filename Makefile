@@ -8,14 +8,17 @@ STAMP := $(VENV)/.installed
 export DEBIASKIT_DATA ?= $(shell [ -d ../shared/data ] && cd ../shared/data && pwd)
 PROFILE ?= quick
 JOBS ?= 2
+# The API reference (docs/, Sphinx autodoc over lib/debiaskit) into build/docs: offline, no notebook runs, and any
+# warning fails it. -E re-reads every page, so that a warning is reported on every run, not only on the first.
+DOCS_BUILD := $(BIN)/sphinx-build -E -W --keep-going -q -b html docs build/docs
 
-.PHONY: setup reproduce test unit notebooks report clean
+.PHONY: setup reproduce test unit docs notebooks report clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test,baselines,ray]"
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test,baselines,ray,docs]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
@@ -27,13 +30,17 @@ report: $(STAMP)
 
 # Unit tests, then nbval over every notebook on the small `ci` profile (two notebooks at a time, one
 # thread each: two-thread kernels competing for two cores stall torch's thread pool);
-# the quick profile's claims are checked by `make reproduce`.
+# the quick profile's claims are checked by `make reproduce`. Then the API reference is built (`make docs`).
 test: $(STAMP)
 	$(BIN)/debiaskit nbval-prepare --profile ci --out build/nbval
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests build/nbval --nbval-lax -p no:cacheprovider -n 2 --dist loadscope
+	$(DOCS_BUILD)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider
+
+docs: $(STAMP)
+	$(DOCS_BUILD)
 
 clean:
 	rm -rf build

@@ -37,8 +37,9 @@ def main() -> None:
 
     from debiaskit.companion.manifest import find_root, load_manifest
     from debiaskit.core.training import evaluate
+    from debiaskit.experiments.benchmarks import build_benchmark
     from debiaskit.experiments.runs import train_config, trained_model
-    from debiaskit.experiments.suite import build_benchmark, value_key
+    from debiaskit.experiments.suite import value_key
 
     art = load_manifest(find_root() / "papers.yaml").artifact("pgd/table1")
     spot = art.profiles["spot"]

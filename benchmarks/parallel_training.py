@@ -18,8 +18,8 @@ import time
 
 
 def _jobs(n_models: int, n_train: int, epochs: int):
+    from debiaskit.experiments.benchmarks import build_benchmark
     from debiaskit.experiments.runs import train_config, trained_model
-    from debiaskit.experiments.suite import build_benchmark
 
     bench = build_benchmark("colored_mnist", 0.99, seed=0, n_train=n_train, n_test=500)
     methods = ["vanilla", "lff", "repair", "rubi"]

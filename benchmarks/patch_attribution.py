@@ -43,7 +43,7 @@ def _setup(images: int, seed: int, threads: int | None):
 
 def run_method(method: str, images: int, batch_size: int, loop_positions: int, seed: int, threads: int | None) -> dict:
     """Time one method; returns seconds, peak RSS (MiB) and the maps it produced (as lists)."""
-    from debiaskit.patchattr.attribution import algorithm1_loop, pixel_maps, region_maps
+    from debiaskit.patchattr.attribution import pixel_maps, region_maps
     from debiaskit.patchattr.confidence import negative_entropy
 
     grid, model, x = _setup(images, seed, threads)

@@ -26,8 +26,8 @@ def main() -> None:
     import torch
 
     from debiaskit.core.training import PRECISE_BN_SAMPLES, TrainConfig, evaluate, recalibrate_batchnorm, train
+    from debiaskit.experiments.benchmarks import build_benchmark
     from debiaskit.experiments.runs import model_factory
-    from debiaskit.experiments.suite import build_benchmark
 
     torch.set_num_threads(args.threads)
     bench = build_benchmark("watermarked_mnist", 0.995, seed=0, n_train=8000, n_test=2000)

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -330,3 +329,91 @@ def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(proj
     (project / "papers.yaml").write_text(yaml.safe_dump(doc))
     with pytest.raises(ManifestError, match="'y' has a spread but no value"):
         load_manifest(project / "papers.yaml")
+
+
+def test_an_unknown_profile_is_rejected_with_the_known_ones_by_every_subcommand(project, capsys):
+    commands = (["report"], ["reproduce", "--dry-run"], ["nbval-prepare", "--out", str(project / "nb")])
+    for command in commands:
+        assert main([*command, "--profile", "nope"]) == 2, command
+        err = capsys.readouterr().err
+        assert "usage: debiaskit" in err and "--profile: unknown profile 'nope'" in err, command
+        assert "papers.yaml's profiles: full, quick" in err and "Traceback" not in err, command
+    assert not (project / "figures").exists() and not (project / "nb").exists()  # nothing written, no REPORT-nope.md
+    assert main(["report", "--profile", "full"]) == 0  # a profile of papers.yaml is accepted
+    assert (project / "figures" / "REPORT-full.md").exists()
+
+
+def test_profile_help_shows_its_default_and_the_usual_profiles(capsys):
+    for command, default in (("report", "quick"), ("reproduce", "quick"), ("nbval-prepare", "ci")):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+        assert f"default: {default}" in out and "quick, ci, full, spot and spot_code" in out, command
+
+
+def _record(project, x: float) -> None:
+    (project / "figures" / "p").mkdir(parents=True, exist_ok=True)
+    (project / "figures" / "p" / "a.json").write_text(json.dumps({"values": {"x": x}, "runtime_seconds": 0.1}))
+
+
+def test_report_prints_a_short_summary_and_the_whole_report_on_request(project, capsys):
+    _record(project, 1.0)  # x >= 2 fails
+    assert main(["report"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["claims (quick profile): 0 held, 1 failed, 0 not run",
+                                "wrote figures/REPORT.md, figures/report.json",
+                                "failed claims:", "  p/a: big"]
+    assert err == "exit 1: 1 claim failed\n"
+    assert "| x | 2.50 | 1.00 | -1.50 |" in (project / "figures" / "REPORT.md").read_text()
+    assert main(["report", "--print"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("# Reproduction report (quick profile)") and "| x | 2.50 | 1.00 | -1.50 |" in out
+    assert main(["report", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["claims"]["failed"] == 1
+    _record(project, 3.0)
+    assert main(["report"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "claims (quick profile): 1 held, 0 failed, 0 not run" and "failed claims" not in out
+    assert err == ""
+    # the Makefile's `debiaskit report > /dev/null`: the files are written, only the reason for a failure shows
+    _record(project, 1.0)
+    (project / "figures" / "REPORT.md").unlink()
+    done = subprocess.run([sys.executable, "-m", "debiaskit.companion.cli", "report"], cwd=project,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1 and done.stderr == "exit 1: 1 claim failed\n"
+    assert (project / "figures" / "REPORT.md").exists()
+
+
+def test_reproduce_ends_by_saying_where_its_outputs_went(project, capsys):
+    assert main(["reproduce"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("outputs:")
+    assert lines[at - 2:] == ["claims (quick profile): 1 held, 0 failed, 0 not run",
+                              "wrote figures/REPORT.md, figures/report.json",
+                              "outputs:",
+                              "  results and figures: figures/p/",
+                              "  executed notebooks: build/quick/executed/ (1 this run)",
+                              "  paired notebooks (quick outputs): notebooks/tiny.ipynb"]
+    assert (project / "build" / "quick" / "executed" / "notebooks" / "tiny.ipynb").exists()
+    assert main(["reproduce", "--profile", "full"]) == 1  # x = 1.0 fails its claim; no paired notebook for full
+    out, err = capsys.readouterr()
+    assert "failed claims:\n  p/a: big\n" in out and "wrote figures/REPORT-full.md, figures/report-full.json" in out
+    assert out.rstrip().endswith("  executed notebooks: build/full/executed/ (1 this run)")
+    assert err.rstrip().endswith("exit 1: 1 claim failed")
+
+
+def test_the_kernels_tcp_without_encryption_warning_is_silenced(project, capfd, monkeypatch):
+    """ipykernel logs it to the kernel's stderr, which is ours: a kernel that reproduce starts logs errors only."""
+    import inspect
+
+    import ipykernel.kernelapp
+
+    from debiaskit.companion import reproduce
+
+    assert main(["reproduce"]) == 0
+    assert "without encryption" not in capfd.readouterr().err
+    if "without encryption" in inspect.getsource(ipykernel.kernelapp):  # this ipykernel warns: without the fix we see it
+        monkeypatch.setattr(reproduce, "KERNEL_ARGUMENTS", ())
+        assert main(["reproduce", "--force"]) == 0
+        assert "Kernel is running over TCP without encryption" in capfd.readouterr().err

@@ -52,6 +52,7 @@ def test_normalised_source_ignores_docstrings_and_comments_but_not_code():
     assert base('def f(x):\n    """Adds one."""\n    # a comment\n    return x + 1  # inline\n') == normalise(plain)
     assert base('def f(x):\n    return x + 2\n') != normalise(plain)
     assert base('def f(x):\n    """Only a docstring."""\n') == normalise('def f(x):\n    pass\n')
+    assert base('X = 1\n"""What X is."""\nif X:\n    """A note."""\n    y = 2\n') == normalise('X = 1\nif X:\n    y = 2\n')
 
 
 def test_closure_follows_imports_inside_functions_and_package_inits():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 import yaml
 
 from debiaskit.companion.claims import check_claim

@@ -16,6 +16,7 @@ from debiaskit.data.bar import ACTIONS, action_of, bar, find_bar, load_bar_split
 from debiaskit.data.image_folder import decode_image
 from debiaskit.data.sources import DataUnavailableError
 from debiaskit.experiments import realworld
+from debiaskit.experiments.benchmarks import resolve_pretrained
 from debiaskit.experiments.runs import model_factory
 
 
@@ -120,12 +121,12 @@ def test_resnet18_without_weights_offline_gives_a_clear_error(monkeypatch, tmp_p
     try:
         with pytest.raises(PretrainedWeightsUnavailable, match="pretrained=False"):
             resnet18(4, pretrained=True)
-        assert realworld.resolve_pretrained("auto") is False
+        assert resolve_pretrained("auto") is False
     finally:
         torch.hub.set_dir(previous)
-    assert realworld.resolve_pretrained(True) is True
+    assert resolve_pretrained(True) is True
     with pytest.raises(ValueError, match="'auto'"):
-        realworld.resolve_pretrained("yes")
+        resolve_pretrained("yes")
 
 
 def test_pretrained_resnet_normalises_its_input_as_the_weights_expect(monkeypatch):
@@ -212,7 +213,7 @@ def test_variant_rows_take_the_method_s_options_and_share_pgd_s_gce_model():
 
 
 def test_build_benchmark_draws_the_cartoon_standin_only_for_cartoon():
-    from debiaskit.experiments.suite import build_benchmark
+    from debiaskit.experiments.benchmarks import build_benchmark
 
     bench = build_benchmark("cartoon", 0.95, seed=0, n_train=4000, source="standin")
     assert bench.meta["source"] == "standin" and bench.meta["n_avatars"] == 4000

@@ -77,7 +77,6 @@ data_root = None
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
 from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import use_style

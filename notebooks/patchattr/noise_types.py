@@ -67,7 +67,7 @@ from debiaskit.experiments.patchattr import load_split, region_classifier_for
 from debiaskit.patchattr.experiment import general_pixel_map, mean_colour, specific_pixel_maps
 from debiaskit.patchattr.fitting import FitConfig, as_float_images
 from debiaskit.patchattr.grid import PatchGrid
-from debiaskit.patchattr.noise import NOISE_LABELS, NOISE_TYPES, targeted_noise
+from debiaskit.patchattr.noise import NOISE_LABELS, targeted_noise
 from debiaskit.patchattr.standin import MARKS, true_region
 
 use_style()

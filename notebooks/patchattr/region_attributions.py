@@ -68,7 +68,6 @@ data_root = None
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 from debiaskit.companion.artifacts import start

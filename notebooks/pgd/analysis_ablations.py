@@ -85,7 +85,6 @@ device = "auto"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 

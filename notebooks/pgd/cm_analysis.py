@@ -66,8 +66,8 @@ from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import use_style
 from debiaskit.core.metrics import cell_accuracy, diagonal_and_off
 from debiaskit.core.training import predict
+from debiaskit.experiments.benchmarks import build_benchmark
 from debiaskit.experiments.runs import train_config, trained_model
-from debiaskit.experiments.suite import build_benchmark
 
 use_style()
 run12 = start("pgd/table12", globals())

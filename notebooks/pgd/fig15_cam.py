@@ -52,15 +52,14 @@ data_root = None
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.analysis import class_activation_maps
 from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import use_style
+from debiaskit.experiments.benchmarks import build_benchmark
 from debiaskit.experiments.runs import train_config, trained_model
-from debiaskit.experiments.suite import build_benchmark
 
 use_style()
 run = start("pgd/fig15", globals())

@@ -56,8 +56,8 @@ difficulty = {"colored_mnist": 0.0001, "watermarked_mnist": 8}
 n_train = {"colored_mnist": 8000, "watermarked_mnist": 6000}
 n_test = 2000
 train_settings = {
-    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
-    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
+    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
 }
 methods = ["vanilla", "rebias", "lff", "repair", "pgd"]
 method_options = {"lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
@@ -76,9 +76,10 @@ from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import mark_paper_values, use_style
 from debiaskit.core.training import evaluate
 from debiaskit.data.label_noise import noise_groups
+from debiaskit.experiments.benchmarks import SHORT, build_benchmark
 from debiaskit.experiments.denoising import denoised_benchmark, noise_model
 from debiaskit.experiments.runs import train_config, trained_model
-from debiaskit.experiments.suite import SHORT, build_benchmark, summarise, warm_models
+from debiaskit.experiments.suite import summarise, warm_models
 from debiaskit.pgd.analysis.denoising import GROUPS, kept_counts
 
 use_style()

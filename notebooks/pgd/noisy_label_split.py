@@ -50,8 +50,8 @@ difficulty = {"colored_mnist": 0.0001, "watermarked_mnist": 8}
 n_train = {"colored_mnist": 8000, "watermarked_mnist": 6000}
 n_test = 2000
 train_settings = {
-    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
-    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
+    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
 }
 workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None
@@ -62,9 +62,10 @@ import pandas as pd
 
 from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import use_style
+from debiaskit.experiments.benchmarks import SHORT, build_benchmark
 from debiaskit.experiments.denoising import noise_model
 from debiaskit.experiments.runs import train_config
-from debiaskit.experiments.suite import SHORT, build_benchmark, warm_models
+from debiaskit.experiments.suite import warm_models
 from debiaskit.pgd.analysis.denoising import GROUPS, group_means, plot_entropy_vs_loss, separation, split_quality
 from debiaskit.pgd.denoise import denoise_split
 

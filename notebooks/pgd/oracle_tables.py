@@ -55,9 +55,9 @@ difficulties = {"table5": [0.0001], "table6": [8], "table7": [None]}
 methods = ["vanilla", "lff", "repair", "pgd"]
 method_options = {"learned_mixin": {"gate_init": -4.0}, "lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
 base_settings = {
-    "colored_mnist": {"momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
-    "watermarked_mnist": {"momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
-    "cartoon": {"momentum": 0.9, "weight_decay": 0.001, "batch_size": 64, "lr_milestones": [0.67]},
+    "colored_mnist": {"momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "cartoon": {"momentum": 0.9, "weight_decay": 0.001, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
 }
 grid = {"lr": [0.02, 0.05], "epochs": [3]}
 n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000, "cartoon": 30000}  # a number, a dict per data set, or None (all); Cartoon: avatars drawn
@@ -71,8 +71,9 @@ import pandas as pd
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.baselines.oracle import grid_configs, select_on_oracle
 from debiaskit.companion.artifacts import start
+from debiaskit.experiments.benchmarks import build_benchmark
 from debiaskit.experiments.runs import train_config, trained_model
-from debiaskit.experiments.suite import build_benchmark, warm_trained_models
+from debiaskit.experiments.suite import warm_trained_models
 
 DATASET = {"table5": "colored_mnist", "table6": "watermarked_mnist", "table7": "cartoon"}
 PREFIX = {"table5": "cm", "table6": "wm", "table7": "ct"}

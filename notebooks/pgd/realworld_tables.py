@@ -63,7 +63,6 @@ workers = "auto"  # processes training models at once: auto is one per CPU core 
 data_root = None
 
 # %%
-import math
 
 import matplotlib.pyplot as plt
 import pandas as pd

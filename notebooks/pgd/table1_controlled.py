@@ -51,9 +51,9 @@ difficulty = {"colored_mnist": 0.0001, "watermarked_mnist": 8}
 n_train = {"colored_mnist": 18000, "watermarked_mnist": 8000, "cartoon": 30000}  # Cartoon: avatars drawn
 n_test = 2000
 train_settings = {
-    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]},
-    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_milestones": [0.67]},
-    "cartoon": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "weight_decay": 0.001, "batch_size": 64, "lr_milestones": [0.67]},
+    "colored_mnist": {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
+    "cartoon": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "weight_decay": 0.001, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
 }
 methods = ["vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd"]
 method_options = {
@@ -67,20 +67,13 @@ data_root = None
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.companion.artifacts import start
 from debiaskit.companion.plotting import use_style
+from debiaskit.experiments.benchmarks import build_benchmark
 from debiaskit.experiments.runs import train_config, trained_model
-from debiaskit.experiments.suite import (
-    accuracy_rows,
-    build_benchmark,
-    display_table,
-    summarise,
-    value_key,
-    warm_trained_models,
-)
+from debiaskit.experiments.suite import accuracy_rows, display_table, summarise, value_key, warm_trained_models
 
 use_style()
 run = start("pgd/table1", globals())

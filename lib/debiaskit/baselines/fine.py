@@ -4,7 +4,7 @@ draft's Appendix I (Table 16) compares its de-noising module with.
 Per class k, the representations z_i of the samples *labelled* k span a dominant direction: the principal
 eigenvector v_k of their (uncentred) gram matrix sum_i z_i z_i^T (FINE, Section 3.1, Eq. 3; equivalently the
 first right-singular vector of the stacked features). A sample's alignment score is, as the authors' code
-computes it, its absolute cosine with v_k: f_i = |<v_k, z_i / ||z_i||>| (FINE Eq. 4). Clean samples align with
+computes it, its absolute cosine with v_k: ``f_i = |<v_k, z_i / ||z_i||>|`` (FINE Eq. 4). Clean samples align with
 their class's direction, mislabelled ones (whose features follow their *true* class) do not. A
 two-component Gaussian mixture fitted per class to the 1-D scores (FINE, Section 3.2) decides: a sample is
 clean when the posterior of the component with the larger mean exceeds ``zeta`` (0.5).
@@ -38,7 +38,7 @@ class FineSplit:
 
 def class_direction(z: torch.Tensor) -> torch.Tensor:
     """The principal eigenvector of sum_i z_i z_i^T for the rows z_i of ``z`` (FINE Eq. 3), sign-fixed so that
-    its largest-magnitude entry is positive (the score uses |<v, z>|, so the sign does not matter)."""
+    its largest-magnitude entry is positive (the score uses ``|<v, z>|``, so the sign does not matter)."""
     if z.ndim != 2 or len(z) == 0:
         raise ValueError(f"need a non-empty [n, d] feature matrix, got shape {tuple(z.shape)}")
     _, eigvecs = torch.linalg.eigh(z.double().T @ z.double())
@@ -47,7 +47,7 @@ def class_direction(z: torch.Tensor) -> torch.Tensor:
 
 
 def alignment_scores(z: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """|<v, z_i / ||z_i||>| (FINE Eq. 4); a zero feature vector scores 0."""
+    """``|<v, z_i / ||z_i||>|`` (FINE Eq. 4); a zero feature vector scores 0."""
     norms = z.double().norm(dim=1).clamp_min(1e-12)
     return (z.double() @ direction.double()).abs() / norms
 

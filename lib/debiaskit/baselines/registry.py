@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from debiaskit.baselines.common import MethodResult, ModelFn
+from debiaskit.core.inputs import as_split, check_model_factory
 from debiaskit.core.splits import BiasedSplit
 from debiaskit.core.training import TrainConfig
 
@@ -52,7 +53,11 @@ DISPLAY_NAMES: dict[str, str] = {}
 
 def register(name: str, display_name: str, paper: str) -> Callable[[Callable[..., MethodResult]], Callable[..., MethodResult]]:
     """Decorator for a method's ``fit(model_fn, train_split, cfg, ..., augment=..., progress=...)``: adds it to
-    :data:`COMPARED_METHODS` under ``name``."""
+    :data:`COMPARED_METHODS` under ``name``, with ``display_name`` (the name the draft's tables print, also in
+    :data:`DISPLAY_NAMES`) and ``paper`` (the method's reference).
+
+    Returns the decorator, which returns ``fit`` unchanged. Registering another function under a taken ``name`` is
+    a ``ValueError``; a ``fit`` without ``model_fn``, ``train_split`` and ``cfg`` parameters, a ``TypeError``."""
 
     def add(fit: Callable[..., MethodResult]) -> Callable[..., MethodResult]:
         if name in COMPARED_METHODS and COMPARED_METHODS[name].fit is not fit:
@@ -68,7 +73,8 @@ def register(name: str, display_name: str, paper: str) -> Callable[[Callable[...
 
 
 def method_options(name: str) -> list[str]:
-    """The keyword options ``name`` accepts besides the common ones."""
+    """The names of the keyword options method ``name`` accepts besides the common ones
+    (:data:`COMMON_ARGUMENTS`); an unknown ``name`` is a ``ValueError``."""
     return _lookup(name).options
 
 
@@ -80,8 +86,16 @@ def _lookup(name: str) -> ComparedMethod:
 
 def run_method(name: str, model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, **options) -> MethodResult:
     """Train method ``name`` on ``train_split`` and return its :class:`MethodResult` (``.model`` is the
-    de-biased network to evaluate)."""
+    de-biased network to evaluate).
+
+    ``name``: a key of :data:`COMPARED_METHODS`; ``model_fn()`` builds a fresh network; ``train_split``: a
+    :class:`~debiaskit.core.splits.BiasedSplit`; ``cfg``: the :class:`~debiaskit.core.training.TrainConfig`;
+    ``options``: the common ``augment`` and ``progress`` and the method's own keywords (:func:`method_options`; one
+    it does not take is a ``TypeError``). The result's ``seconds`` is the wall-clock time of the whole call."""
     fn = _lookup(name).fit
+    check_model_factory(model_fn)
+    cfg = TrainConfig.from_dict(cfg)
+    train_split = as_split(train_split, "train_split", images=False)
     accepted = inspect.signature(fn).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         unknown = sorted(set(options) - set(accepted))

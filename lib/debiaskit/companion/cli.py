@@ -1,11 +1,13 @@
-"""``debiaskit``: list, validate, reproduce and report the papers' artifacts.
+"""``debiaskit``: list, validate, reproduce and report the papers' artifacts::
 
     debiaskit list                       # papers, artifacts, profiles, estimated times
     debiaskit validate                   # check papers.yaml and every notebook's parameters
     debiaskit reproduce [--paper P ...] [--artifact A ...] [--profile quick|full] [--force] [--dry-run]
                         [--jobs N] [--set name=value ...] [--executor local|ray [--address ADDR]]
-    debiaskit report [--profile P] [--json]
+    debiaskit report [--profile P] [--json | --print]       # writes figures/REPORT*.md, prints a summary
     debiaskit nbval-prepare [--profile ci] [--out build/nbval]   # notebooks for CI's nbval run
+
+``debiaskit COMMAND --help`` lists a command's options.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import ast
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from debiaskit.companion.manifest import ManifestError, find_root, load_manifest
@@ -23,10 +24,27 @@ from debiaskit.companion.notebook_params import NotebookParameterError
 from debiaskit.core.io import atomic_write_json, atomic_write_text
 
 README_START, README_END = "<!-- artifacts:start -->", "<!-- artifacts:end -->"
+PROFILE_HELP = ("the profile of papers.yaml to use (default: %(default)s; papers.yaml's are usually quick, ci, full, "
+                "spot and spot_code; `debiaskit list` shows each artifact's)")
+
+
+class UsageError(Exception):
+    """A command-line value that only papers.yaml can judge (e.g. an unknown ``--profile``): reported like
+    argparse's own errors, with the subcommand's usage and exit status 2."""
+
+
+def known_profiles(m) -> list[str]:
+    """Every profile that some notebook of papers.yaml defines, sorted."""
+    return sorted({name for a in m.artifacts for name in a.profiles})
 
 
 def _manifest(args):
-    return load_manifest(Path(args.manifest) if args.manifest else find_root() / "papers.yaml")
+    m = load_manifest(Path(args.manifest) if args.manifest else find_root() / "papers.yaml")
+    profile = getattr(args, "profile", None)
+    if profile is not None and profile not in (known := known_profiles(m)):
+        raise UsageError(f"argument --profile: unknown profile {profile!r} (papers.yaml's profiles: "
+                         f"{', '.join(known)})")
+    return m
 
 
 def cmd_list(args) -> int:
@@ -59,13 +77,22 @@ def _parse_sets(items: list[str]) -> dict:
     return out
 
 
-def write_report(m, profile: str) -> dict:
+def report_files(m, profile: str) -> tuple[Path, Path]:
+    """The report's markdown and JSON files for ``profile``: figures/REPORT.md and figures/report.json for quick,
+    figures/REPORT-<profile>.md and figures/report-<profile>.json for the others."""
+    name = "REPORT.md" if profile == "quick" else f"REPORT-{profile}.md"
+    return m.root / "figures" / name, m.root / "figures" / name.replace(".md", ".json").lower()
+
+
+def write_report(m, profile: str, written: list[Path] | None = None) -> dict:
+    """Write the report files (and, for quick, README.md's artifact table); append their paths to ``written``."""
     from debiaskit.companion.report import artifact_table, build_report, to_markdown
 
     rep = build_report(m, profile)
-    name = "REPORT.md" if profile == "quick" else f"REPORT-{profile}.md"
-    atomic_write_text(m.root / "figures" / name, to_markdown(rep))
-    atomic_write_json(m.root / "figures" / name.replace(".md", ".json").lower(), rep)
+    md, js = report_files(m, profile)
+    atomic_write_text(md, to_markdown(rep))
+    atomic_write_json(js, rep)
+    paths = [md, js]
     readme = m.root / "README.md"
     if profile == "quick" and readme.exists():
         text = readme.read_text()
@@ -73,7 +100,45 @@ def write_report(m, profile: str) -> dict:
             head, rest = text.split(README_START, 1)
             _, tail = rest.split(README_END, 1)
             atomic_write_text(readme, f"{head}{README_START}\n{artifact_table(m, rep)}\n{README_END}{tail}")
+            paths.append(readme)
+    if written is not None:
+        written.extend(paths)
     return rep
+
+
+def _rel(m, path: Path) -> str:
+    path = Path(path)
+    try:
+        return str(path.relative_to(m.root))
+    except ValueError:
+        return str(path)
+
+
+def claims_summary(m, rep: dict, written: list[Path]) -> list[str]:
+    """A few lines for the terminal: the claims' counts, the files written, and each failed claim as ``artifact: claim
+    id`` (those of the profile's own runs, then those checked on runs of the paper's protocol); the report has the
+    claims' texts and checks."""
+    c = rep["claims"]
+    lines = [f"claims ({rep['profile']} profile): {c['held']} held, {c['failed']} failed, {c['not run']} not run",
+             f"wrote {', '.join(_rel(m, p) for p in written)}"]
+    failed = [(a["id"], cl) for p in rep["papers"] for a in p["artifacts"] for cl in a["claims"]
+              if cl["status"] == "failed"]
+    if failed:
+        lines.append("failed claims:")
+        lines += [f"  {art}: {cl['id']}" for art, cl in failed]
+    protocol = [cl for cl in rep.get("protocol_claims") or [] if cl["status"] == "failed"]
+    if protocol:
+        lines.append("failed claims of the paper-protocol runs (not counted above):")
+        lines += [f"  {cl['artifact']} [{cl['profile']}]: {cl['id']}" for cl in protocol]
+    return lines
+
+
+def _claims_exit(rep: dict) -> int:
+    failed = rep["claims"]["failed"]
+    if failed:
+        print(f"exit 1: {failed} claim{'s' if failed != 1 else ''} failed", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_reproduce(args) -> int:
@@ -114,7 +179,7 @@ def cmd_reproduce(args) -> int:
         if error is None:
             tqdm.write(f"  done {r.label} in {seconds:.0f} s{where}")
         else:
-            failures.append(error)
+            failures.append(r)
             tqdm.write(f"  FAILED {r.label}: {error}")
         bar.update(1)
 
@@ -141,26 +206,49 @@ def cmd_reproduce(args) -> int:
             bar.set_postfix_str(r.label)
             one(r)
     bar.close()
-    rep = write_report(m, args.profile)
-    c = rep["claims"]
-    print(f"claims: {c['held']} held, {c['failed']} failed, {c['not run']} not run "
-          f"(report: figures/{'REPORT.md' if args.profile == 'quick' else f'REPORT-{args.profile}.md'})")
+    written: list[Path] = []
+    rep = write_report(m, args.profile, written)
+    for line in claims_summary(m, rep, written):
+        print(line)
+    for line in _outputs(m, runs, [r for r in todo if r not in failures], build, args.profile):
+        print(line)
     if failures:
-        print(f"{len(failures)} notebook(s) failed", file=sys.stderr)
+        print(f"exit 2: {len(failures)} notebook(s) failed (see FAILED above)", file=sys.stderr)
         return 2
-    return 1 if c["failed"] else 0
+    return _claims_exit(rep)
+
+
+def _outputs(m, runs, executed, build: Path, profile: str) -> list[str]:
+    """Where a reproduce run's outputs went: the results' folders, the executed notebooks (``executed``: the runs
+    that ran and succeeded), and the paired notebooks that took the quick profile's outputs."""
+    from debiaskit.companion.artifacts import result_path
+    from debiaskit.companion.notebook_params import notebook_parameters
+
+    folders = sorted({_rel(m, result_path(m.root, a, profile).parent) + "/" for r in runs for a in r.artifacts})
+    lines = ["outputs:", f"  results and figures: {', '.join(folders)}"]
+    if executed:
+        lines.append(f"  executed notebooks: {_rel(m, build / profile / 'executed')}/ ({len(executed)} this run)")
+        if profile == "quick":  # reproduce.execute pairs the quick profile's outputs when no parameter is overridden
+            paired = [r.notebook.with_suffix(".ipynb") for r in executed if r.params == notebook_parameters(r.notebook)]
+            if paired:
+                lines.append(f"  paired notebooks (quick outputs): {', '.join(_rel(m, p) for p in paired)}")
+    return lines
 
 
 def cmd_report(args) -> int:
     m = _manifest(args)
-    rep = write_report(m, args.profile)
+    written: list[Path] = []
+    rep = write_report(m, args.profile, written)
     if args.json:
         print(json.dumps(rep, indent=2))
-    else:
+    elif args.print:
         from debiaskit.companion.report import to_markdown
 
         print(to_markdown(rep))
-    return 1 if rep["claims"]["failed"] else 0
+    else:
+        for line in claims_summary(m, rep, written):
+            print(line)
+    return _claims_exit(rep)
 
 
 def cmd_nbval_prepare(args) -> int:
@@ -182,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("reproduce", help="regenerate artifacts with papermill")
     rp.add_argument("--paper", action="append", help="only this paper's artifacts (repeatable)")
     rp.add_argument("--artifact", action="append", help="only this artifact (repeatable; wins over --paper)")
-    rp.add_argument("--profile", default="quick")
+    rp.add_argument("--profile", default="quick", help=PROFILE_HELP)
     rp.add_argument("--force", action="store_true", help="re-run even when results are up to date")
     rp.add_argument("--dry-run", action="store_true", help="print the plan and estimated time only")
     rp.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
@@ -191,15 +279,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="local: notebooks in this machine's kernels, models in a process pool (default); ray: notebooks "
                          "and model trainings as Ray tasks (pip install 'debiaskit[ray]')")
     rp.add_argument("--address", help="with --executor ray: the cluster to join (default: $RAY_ADDRESS, else a local one)")
-    rp.set_defaults(func=cmd_reproduce)
+    rp.set_defaults(func=cmd_reproduce, parser=rp)
     rep = sub.add_parser("report", help="paper vs reproduced, and every claim's status")
-    rep.add_argument("--profile", default="quick")
-    rep.add_argument("--json", action="store_true")
-    rep.set_defaults(func=cmd_report)
+    rep.add_argument("--profile", default="quick", help=PROFILE_HELP)
+    out = rep.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    out.add_argument("--print", action="store_true",
+                     help="print the whole markdown report (default: a short summary; the files are written either way)")
+    rep.set_defaults(func=cmd_report, parser=rep)
     nv = sub.add_parser("nbval-prepare", help="write every notebook with a profile's parameters, for nbval")
-    nv.add_argument("--profile", default="ci")
+    nv.add_argument("--profile", default="ci", help=PROFILE_HELP)
     nv.add_argument("--out", help="output folder (default: build/nbval)")
-    nv.set_defaults(func=cmd_nbval_prepare)
+    nv.set_defaults(func=cmd_nbval_prepare, parser=nv)
     return parser
 
 
@@ -207,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except UsageError as exc:  # as argparse reports its own errors: the subcommand's usage, then the error
+        args.parser.print_usage(sys.stderr)
+        print(f"{args.parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     except (ManifestError, NotebookParameterError, KeyError, ValueError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"debiaskit: error: {msg}", file=sys.stderr)

@@ -54,6 +54,8 @@ def prepare(manifest: Manifest, profile: str, out_dir: str | Path) -> list[Path]
         target = out_dir / notebook.relative_to(manifest.root).with_suffix(".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
         jupytext.write(nb, target)
+        # prepare_only: no kernel starts here (nbval starts its own, with their stderr sent to /dev/null, so their
+        # "running over TCP without encryption" warning never shows; see reproduce.KERNEL_ARGUMENTS)
         papermill.execute_notebook(str(target), str(target), parameters=params, prepare_only=True,
                                    kernel_name="python3", progress_bar=False, log_output=False)
         written.append(target)

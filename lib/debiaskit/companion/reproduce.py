@@ -188,6 +188,16 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
     return list(runs.values())
 
 
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
+"""Extra arguments of the kernels that :func:`execute` starts. ipykernel (7.x) logs "Kernel is running over TCP
+without encryption ... susceptible to eavesdropping" at WARNING each time a kernel starts on jupyter_client's default
+TCP transport without CurveZMQ keys; its log goes to our stderr, once per notebook. It is harmless for these kernels:
+jupyter_client binds them to the loopback interface only (it refuses to launch on a non-local address), every message
+is signed with the random key of a connection file only this user can read (so no one else can send them code), and
+reading loopback traffic takes root on this machine. ERROR drops that warning and keeps the kernel's errors. (nbval
+starts its own kernels and sends their stderr to /dev/null.)"""
+
+
 def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair: bool = True) -> float:
     """Execute one run with papermill; return its wall time in seconds."""
     import jupytext
@@ -207,7 +217,8 @@ def execute(run: Run, manifest: Manifest, build_dir: Path, quick_outputs_to_pair
     started_ns = time.time_ns()
     try:
         papermill.execute_notebook(str(src), str(out), parameters=params, cwd=str(run.notebook.parent),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+                                   kernel_name="python3", progress_bar=False, log_output=False,
+                                   extra_arguments=list(KERNEL_ARGUMENTS))  # a fresh list: nbclient appends to it
     except papermill.PapermillExecutionError as exc:
         raise ReproduceError(f"{rel} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
                              f"  the executed notebook with the traceback is at {out}") from None

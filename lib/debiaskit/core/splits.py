@@ -11,29 +11,31 @@ import torch
 class BiasedSplit:
     """One split held in memory.
 
-    ``x`` float32 images in [0, 1] of shape [N, C, H, W]; ``y`` target labels; ``bias`` the bias
-    attribute (same label space as ``y`` for CM/WM); ``major`` True where the bias attribute agrees
-    with the target (the majority set M), False for the minority set m. With noisy labels
+    ``x`` float32 images in [0, 1] (or uint8 0-255) of shape [N, C, H, W]; ``y`` target labels (int64); ``bias``
+    the bias attribute (same label space as ``y`` for CM/WM), or ``None`` when unknown (no method needs it; only
+    the accuracy by group does); ``major`` True where the bias attribute agrees with the target (the majority set
+    M), False for the minority set m, ``None`` without bias labels. With noisy labels
     (:mod:`debiaskit.data.label_noise`), ``noisy`` marks the flipped samples and ``clean_y`` holds their
     true labels (``major`` is then about the true label); both are ``None`` for clean labels.
     """
 
     x: torch.Tensor
     y: torch.Tensor
-    bias: torch.Tensor
+    bias: torch.Tensor | None = None
     major: torch.Tensor = field(default=None)  # type: ignore[assignment]
     noisy: torch.Tensor | None = None
     clean_y: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.x)
-        if not (len(self.y) == len(self.bias) == n):
-            raise ValueError(f"x, y and bias must have the same length, got {n}, {len(self.y)}, {len(self.bias)}")
-        for name in ("noisy", "clean_y"):
+        if len(self.y) != n or (self.bias is not None and len(self.bias) != n):
+            raise ValueError(f"x, y and bias must have the same length, got {n}, {len(self.y)}, "
+                             f"{None if self.bias is None else len(self.bias)}")
+        for name in ("noisy", "clean_y", "major"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"{name} must have one entry per sample, got {len(value)} for {n}")
-        if self.major is None:
+        if self.major is None and self.bias is not None:
             self.major = self.y == self.bias
 
     def __len__(self) -> int:
@@ -41,16 +43,18 @@ class BiasedSplit:
 
     def subset(self, index: torch.Tensor) -> "BiasedSplit":
         """The samples at ``index`` (a bool mask or integer indices)."""
-        return BiasedSplit(self.x[index], self.y[index], self.bias[index], self.major[index],
+        return BiasedSplit(self.x[index], self.y[index], _index(self.bias, index), _index(self.major, index),
                            _index(self.noisy, index), _index(self.clean_y, index))
 
     @property
     def minority_ratio(self) -> float:
-        """|m| / |D| of this split."""
+        """``|m| / |D|`` of this split (NaN without bias labels)."""
+        if self.major is None:
+            return float("nan")
         return float((~self.major).float().mean()) if len(self) else 0.0
 
     def to(self, device: torch.device | str) -> "BiasedSplit":
-        return BiasedSplit(self.x.to(device), self.y.to(device), self.bias.to(device), self.major.to(device),
+        return BiasedSplit(self.x.to(device), self.y.to(device), _to(self.bias, device), _to(self.major, device),
                            _to(self.noisy, device), _to(self.clean_y, device))
 
 

@@ -10,7 +10,7 @@ get 4 classes of each; which colours are similar it does not say, so the default
 variant indices pairwise, (0, 1) -> 0, (2, 3) -> 1, (4, 5) -> 2, (6, 7) -> 3, and drops avatars whose
 colour falls outside the groups (``hair_groups`` / ``face_groups`` change this). Majority: the merged
 target equals the merged bias; the biased training set keeps every majority avatar of the training
-pool and as many minority avatars as |M|/|D| = ``bias_ratio`` allows; 10% of it is the biased
+pool and as many minority avatars as ``|M| / |D| = bias_ratio`` allows; 10% of it is the biased
 validation split; the test split is a disjoint pool with half majority and half minority avatars.
 """
 
@@ -108,7 +108,7 @@ def cartoon(bias_ratio: float = 0.99, seed: int = 0, root: str | Path | None = N
             test_fraction: float = 0.2, val_fraction: float = 0.1, hair_groups: Sequence[Sequence[int]] = PAIRS,
             face_groups: Sequence[Sequence[int]] = PAIRS, limit: int | None = None, source: str = "real",
             n_avatars: int = 100_000) -> BiasedBenchmark:
-    """Build the biased Cartoon benchmark with |M|/|D| = ``bias_ratio`` (deterministic for ``seed``).
+    """Build the biased Cartoon benchmark with ``|M| / |D| = bias_ratio`` (deterministic for ``seed``).
 
     ``source="real"`` reads Cartoon Set from the data root; ``source="standin"`` draws ``n_avatars`` avatars
     of the procedural stand-in (:mod:`debiaskit.data.cartoon_standin`, the avatars drawn under ``seed``) and

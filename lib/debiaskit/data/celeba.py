@@ -26,7 +26,7 @@ from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, split_validation
 TARGET, BIAS = "Heavy_Makeup", "Male"
 TRAIN_GROUP_SHARES = {(1, 1): 0.385, (0, 0): 0.415, (0, 1): 0.195, (1, 0): 0.005}
 """Shares of (make-up, looks-female) in the stand-in's training set: about CelebA's own for Heavy_Makeup x
-Male (made-up men are almost absent), so |M|/|D| = 0.80."""
+Male (made-up men are almost absent), so ``|M| / |D| = 0.80``."""
 FEMININE_HAIR, MASCULINE_HAIR = (2, 3, 5), (0, 1, 4)
 """Avatar hair styles (``cartoon_standin.HAIR_STYLES``) of the gender-like cue: long, bun, volume / short,
 fringe, spikes."""

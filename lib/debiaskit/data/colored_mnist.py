@@ -57,7 +57,7 @@ def colored_mnist(
     test_minority: float | str = 0.5,
     root: str | None = None,
 ) -> BiasedBenchmark:
-    """Build Colored MNIST with |M|/|D| = ``bias_ratio``, deterministic for ``seed``.
+    """Build Colored MNIST with ``|M| / |D| = bias_ratio``, deterministic for ``seed``.
 
     ``n_train``/``n_test`` subsample MNIST (quick profiles); ``val_fraction`` of the biased training
     set is held out as the biased validation split (Section 6.1.1). The test split holds

@@ -28,6 +28,7 @@ from debiaskit.data.sources import DataUnavailableError
 
 CELEBA_FILES = ("list_attr_celeba.txt", "list_eval_partition.txt", "identity_CelebA.txt", "list_bbox_celeba.txt",
                 "list_landmarks_align_celeba.txt")
+#: FairFace's label names per attribute: ``FAIRFACE_CLASSES[a][i]`` names label ``i`` of attribute ``a``.
 FAIRFACE_CLASSES = {
     "age": ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"],
     "gender": ["Male", "Female"],

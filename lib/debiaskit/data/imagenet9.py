@@ -29,6 +29,7 @@ from debiaskit.core.splits import BiasedBenchmark, BiasedSplit, choose_minority,
 from debiaskit.data.image_folder import decode_cached, list_images
 from debiaskit.data.sources import DataUnavailableError, load_fashion_mnist
 
+#: ImageNet-9's super-classes, in label order (label ``c`` is ``NAMES[c]``).
 NAMES = ("dog", "cat", "frog", "turtle", "bird", "monkey", "fish", "crab", "insect")
 SUPERCLASSES = {
     "dog": (151, 207, 234, 235, 254), "cat": (281, 282, 283, 284, 285), "frog": (30, 31, 32),

@@ -62,7 +62,7 @@ def watermarked_mnist(
     test_minority: float = 0.5,
     root: str | None = None,
 ) -> BiasedBenchmark:
-    """Build Watermarked MNIST with |M|/|D| = ``bias_ratio`` and offset range ``difficulty`` (alpha)."""
+    """Build Watermarked MNIST with ``|M| / |D| = bias_ratio`` and offset range ``difficulty`` (alpha)."""
     if not 0.0 <= bias_ratio <= 1.0:
         raise ValueError(f"bias_ratio is |M|/|D| and must be in [0, 1], got {bias_ratio}")
     if not 0 <= int(difficulty) <= CANVAS - 28:

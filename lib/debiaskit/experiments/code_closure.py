@@ -18,6 +18,7 @@ from types import FunctionType, ModuleType
 from typing import Callable, Iterable
 
 PACKAGE = "debiaskit"
+#: The folder of the installed ``debiaskit`` package, whose modules are hashed.
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -43,14 +44,16 @@ def relative_name(module: str) -> str:
 
 
 def normalised_source(source: str) -> str:
-    """The syntax tree of ``source`` without docstrings or comments, as a string (``ast.dump``)."""
+    """The syntax tree of ``source`` without comments, docstrings or any other bare string statement (attribute
+    docstrings under an assignment included: none of them runs), as a string (``ast.dump``)."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                                and isinstance(s.value.value, str))]
+                setattr(node, name, kept or [ast.Pass()])
     return ast.dump(tree, include_attributes=False)
 
 

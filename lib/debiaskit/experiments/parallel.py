@@ -31,6 +31,7 @@ from debiaskit.experiments.worker import run_call as _run
 Call = tuple[Callable[..., Any], tuple, dict]
 """``(function, args, kwargs)``: a picklable, module-level function that fills the cache."""
 
+#: The most worker processes :func:`default_workers` chooses.
 MAX_WORKERS = 8
 
 

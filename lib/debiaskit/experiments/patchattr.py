@@ -21,6 +21,7 @@ from debiaskit.patchattr.region_training import train_region_classifier
 from debiaskit.patchattr.standin import standin_faces
 
 DATASETS = ("standin", "celeba", "fairface")
+#: Each data set's target attribute (the label the gender CNN and region classifiers predict).
 TARGETS = {"standin": "target", "celeba": "Male", "fairface": "gender"}
 
 

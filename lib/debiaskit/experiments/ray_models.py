@@ -3,26 +3,25 @@
 
 ``debiaskit reproduce --executor ray [--address ADDR]`` connects to a Ray cluster (``ADDR``; none starts a
 local one), runs each notebook as a Ray task, and tells its kernel (through :data:`EXECUTOR_ENV` and
-``RAY_ADDRESS``) to send every :func:`debiaskit.parallel.warm_cache` call there too. Each such call trains one
-cache-keyed model (:func:`debiaskit.cache.cached_model`) as a task that asks for one CPU and, on a GPU
+``RAY_ADDRESS``) to send every :func:`debiaskit.experiments.parallel.warm_cache` call there too. Each such call trains one
+cache-keyed model (:func:`debiaskit.experiments.cache.cached_model`) as a task that asks for one CPU and, on a GPU
 cluster, a fraction of a GPU (:data:`GPU_FRACTION_ENV`, default 0.25), so that several small models share
 a device. A task whose worker dies is retried by Ray (:data:`MAX_RETRIES`). Models are written to the cache
 atomically, so nothing finished is lost, and a retried task finds its model if it was already stored.
 
 On a cluster, the checkout and ``$DEBIASKIT_CACHE`` (and ``$DEBIASKIT_DATA``) must be on a path that every
 node sees (NFS, a mounted bucket): the tasks read the data, write models and write the notebooks' results
-there. On one machine the process pool (:mod:`debiaskit.parallel`) is the default, and it is simpler.
+there. On one machine the process pool (:mod:`debiaskit.experiments.parallel`) is the default, and it is simpler.
 Ray is an optional extra: ``pip install 'debiaskit[ray]'``.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 EXECUTOR_ENV = "DEBIASKIT_EXECUTOR"
-"""``ray`` makes :func:`debiaskit.parallel.warm_cache` submit its calls to the Ray cluster at ``RAY_ADDRESS``."""
+"""``ray`` makes :func:`debiaskit.experiments.parallel.warm_cache` submit its calls to the Ray cluster at ``RAY_ADDRESS``."""
 
 GPU_FRACTION_ENV = "DEBIASKIT_RAY_GPUS"
 """GPUs one model-training task asks for (default 0.25 on a cluster with GPUs, 0 without)."""
@@ -36,7 +35,7 @@ MAX_RETRIES = 3
 
 
 def enabled() -> bool:
-    """Whether this process's :func:`debiaskit.parallel.warm_cache` calls go to Ray."""
+    """Whether this process's :func:`debiaskit.experiments.parallel.warm_cache` calls go to Ray."""
     return os.environ.get(EXECUTOR_ENV, "").lower() == "ray"
 
 

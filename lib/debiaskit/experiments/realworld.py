@@ -23,7 +23,9 @@ from torch import nn
 
 from debiaskit.core.splits import BiasedBenchmark
 from debiaskit.core.training import TrainConfig, evaluate, group_accuracy, masked_accuracy, predict
+from debiaskit.experiments.benchmarks import build_benchmark
 
+#: The real-world benchmarks :func:`real_world_benchmark` builds.
 DATASETS = ("bar", "celeba", "imagenet9")
 VARIANTS = {"pgd_scratch": ("pgd", {"init_from_biased": False})}
 """Rows that run a method with changed options, as a like-for-like variant beside the method's own row:
@@ -31,60 +33,22 @@ VARIANTS = {"pgd_scratch": ("pgd", {"init_from_biased": False})}
 scratch, ImageNet's when pretrained) instead of from the GCE-biased model f_b, as the published variant does;
 every other option is the ``pgd`` row's."""
 ROW_NAMES = {"pgd_scratch": "PGD (f_d not from f_b)"}
-SOURCES = ("real", "standin")
 TITLES = {"bar": "BAR", "celeba": "CelebA", "imagenet9": "IN/IN-A"}
-
-
-def resolve_pretrained(pretrained: bool | str) -> bool:
-    """``True``/``False`` as given; ``"auto"``: ImageNet weights exactly when torch's cache already holds them
-    (so an offline machine trains from scratch instead of failing, and says so)."""
-    if pretrained == "auto":
-        import warnings
-
-        from debiaskit.core.models import resnet18_weights_cached
-
-        if resnet18_weights_cached():
-            return True
-        warnings.warn("pretrained='auto': torch's cache has no ImageNet ResNet-18 weights, so ResNet-18 trains from "
-                      "scratch (not the draft's protocol); pass pretrained=True online to download them")
-        return False
-    if not isinstance(pretrained, bool):
-        raise ValueError(f"pretrained must be True, False or 'auto', got {pretrained!r}")
-    return pretrained
 
 
 def real_world_benchmark(dataset: str, seed: int = 0, source: str = "real", image_size: int | None = None,
                          pretrained: bool | str = False, root: str | Path | None = None,
                          standin: dict | None = None) -> BiasedBenchmark:
-    """One real-world benchmark with ResNet-18 recorded as its network (``meta["network"]``).
-
-    ``source``: ``"real"`` loads the data set (BAR is on the project's machine; CelebA and ImageNet need
-    downloading, see their loaders); ``"standin"`` draws CelebA's or ImageNet-9's stand-in (``standin``: its
-    keyword arguments, e.g. sizes). BAR has no stand-in: it is real everywhere."""
+    """One real-world benchmark (one of :data:`DATASETS`) with ResNet-18 recorded as its network, through the one
+    registry (:func:`debiaskit.experiments.benchmarks.build_benchmark`). ``source``: ``"real"`` loads the data set
+    (BAR is on the project's machine; CelebA and ImageNet need downloading, see their loaders); ``"standin"`` draws
+    CelebA's or ImageNet-9's stand-in (``standin``: its keyword arguments, e.g. sizes). BAR has no stand-in."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown real-world data set {dataset!r}; choose one of {DATASETS}")
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r} for {dataset}; choose one of {SOURCES}")
-    if dataset == "bar" and source != "real":
-        raise ValueError("BAR has no stand-in: it is on this machine (set DEBIASKIT_DATA), use source='real'")
-    size = {} if image_size is None else {"image_size": image_size}
-    extra = dict(standin or {})
-    if dataset == "bar":
-        from debiaskit.data.bar import bar
-
-        bench = bar(seed=seed, root=root, **size)
-    elif dataset == "celeba":
-        from debiaskit.data import celeba
-
-        bench = (celeba.celeba_makeup(seed=seed, root=root, **size) if source == "real"
-                 else celeba.celeba_makeup_standin(seed=seed, **size, **extra))
-    else:
-        from debiaskit.data import imagenet9
-
-        bench = (imagenet9.imagenet9(seed=seed, root=root, **size) if source == "real"
-                 else imagenet9.imagenet9_standin(seed=seed, root=root, **size, **extra))
-    bench.meta = dict(bench.meta, source=source, network={"arch": "resnet18", "pretrained": resolve_pretrained(pretrained)})
-    return bench
+    settings = {"seed": seed, "source": source, "image_size": image_size, "pretrained": pretrained, "root": root}
+    if dataset != "bar":
+        settings["standin"] = standin
+    return build_benchmark(dataset, **settings)
 
 
 def method_of(row: str, method_options: dict[str, dict] | None = None) -> tuple[str, dict]:

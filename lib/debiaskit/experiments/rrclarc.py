@@ -30,14 +30,14 @@ from debiaskit.rrclarc.correction import (
     p_clarc,
     rr_clarc_objective,
     rrr_objective,
-    shift_along,
     vanilla_objective,
 )
 from debiaskit.rrclarc.data import ArtifactBenchmark, artifact_benchmark
-from debiaskit.rrclarc.latent import feature_maps_layer, latent_activations, latent_head, pool_space
+from debiaskit.rrclarc.latent import latent_activations, latent_head, pool_space
 from debiaskit.rrclarc.metrics import accuracy, tcav
 
 SPLITS = ("train", "clean", "as_trained", "attacked")
+#: The corrections :func:`fit_correction` fits: RR-ClArC and the baselines it is compared with.
 CORRECTIONS = ("Vanilla", "RR-ClArC", "RR-ClArC (class)", "A-ClArC", "P-ClArC", "RRR")
 
 

@@ -41,8 +41,9 @@ def network_name(bench: BiasedBenchmark, model: str | None = None) -> str:
 
 
 def model_factory(bench: BiasedBenchmark, seed: int = 0, model: str | None = None) -> ModelFn:
-    """A ``build()`` of :func:`network_name`'s network for ``bench``'s images and classes, under a fixed seed so
-    that a method's initial weights do not depend on what ran before."""
+    """A ``build()`` of :func:`network_name`'s network (``model`` overrides it) for ``bench``'s images and classes,
+    under the fixed ``seed`` so that a method's initial weights do not depend on what ran before. Each call of the
+    returned function builds a fresh network with the same initial weights."""
     name = network_name(bench, model)
     pretrained = bool((bench.meta.get("network") or {}).get("pretrained"))
 
@@ -57,7 +58,8 @@ def model_factory(bench: BiasedBenchmark, seed: int = 0, model: str | None = Non
 
 
 def train_config(settings: dict, seed: int) -> TrainConfig:
-    """A :class:`TrainConfig` from a notebook's plain settings dict (lists become tuples)."""
+    """A :class:`TrainConfig` from a notebook's plain ``settings`` dict (lists become tuples) with ``seed``;
+    an unknown setting is a ``ValueError``."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(settings) - fields
     if unknown:
@@ -68,8 +70,9 @@ def train_config(settings: dict, seed: int) -> TrainConfig:
 
 def model_key(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options: dict | None = None,
               model: str | None = None) -> dict:
-    """The one cache-key format: method, its options, the network, the data set's construction parameters and the
-    training settings."""
+    """The one cache-key format: ``method``, its ``options``, the network (:func:`network_name` of ``bench`` and
+    ``model``), the data set's construction parameters (``bench.meta``) and the training settings (``cfg``), as a
+    plain dict."""
     return {"method": method, "options": dict(options or {}), "model": network_name(bench, model),
             "data": bench.meta, "train": cfg.to_dict()}
 
@@ -82,7 +85,11 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
     ``options`` are the method's keywords, plus two of the cache's own: ``{"features": "vanilla"}`` (AFLite) takes
     the representation from the cached Vanilla model of the same configuration, and ``{"share_biased": True}``
     (PGD) keeps its GCE-biased model in the cache too, so that variants of PGD on the same data share it.
-    ``model`` names the network (default: :func:`network_name`).
+    ``model`` names the network (default: :func:`network_name`). ``bench``: the benchmark (its ``train`` split is
+    trained on, its ``meta`` is part of the key); ``cfg``: the training settings, whose ``seed`` also fixes the
+    initial weights (:func:`model_factory`); ``progress`` shows progress bars while it trains.
+
+    Returns the trained network, in eval mode.
     """
     options = dict(options or {})
     model_fn = model_factory(bench, cfg.seed, model)
@@ -102,13 +109,15 @@ def trained_model(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options
 
 def is_trained(method: str, bench: BiasedBenchmark, cfg: TrainConfig, options: dict | None = None, *,
                model: str | None = None) -> bool:
-    """Whether :func:`trained_model` would read the model from the cache without training it."""
+    """Whether :func:`trained_model` (with the same arguments) would read the model from the cache without
+    training it."""
     return is_cached(model_key(method, bench, cfg, options, model), trains=TRAINS)
 
 
 def store_trained(method: str, bench: BiasedBenchmark, cfg: TrainConfig, state: dict, options: dict | None = None, *,
                   model: str | None = None) -> None:
     """Put a model trained elsewhere (e.g. packed, :func:`debiaskit.core.packing.train_packed`) under the key
-    :func:`trained_model` reads."""
+    :func:`trained_model` reads for the same arguments: ``state`` (its ``state_dict``) is loaded into a fresh
+    :func:`model_factory` network and stored. Nothing is written when that key is cached already."""
     cached_model(model_key(method, bench, cfg, options, model), model_factory(bench, cfg.seed, model),
                  lambda net: net.load_state_dict(state), trains=TRAINS)

@@ -15,49 +15,11 @@ from torch import nn
 from debiaskit.baselines.registry import DISPLAY_NAMES
 from debiaskit.core.splits import BiasedBenchmark
 from debiaskit.core.training import TrainConfig, evaluate
+from debiaskit.experiments.benchmarks import SHORT
 from debiaskit.experiments.runs import is_trained, model_factory, store_trained, trained_model
 
 DATASETS = ("colored_mnist", "watermarked_mnist", "cartoon")
-SHORT = {"colored_mnist": "cm", "watermarked_mnist": "wm", "cartoon": "ct"}
-
-
-def build_benchmark(dataset: str, bias_ratio: float, seed: int = 0, difficulty: float | None = None,
-                    n_train: int | None = None, n_test: int | None = None, test_minority: float | str = 0.5,
-                    root: str | None = None, label_noise: float = 0.0, source: str = "real") -> BiasedBenchmark:
-    """One of the draft's controlled benchmarks (Section 6.1.1) by name; ``label_noise`` flips that share of
-    its training and validation labels (Appendix B.3, :func:`debiaskit.data.label_noise.with_label_noise`).
-    ``source="standin"`` draws Cartoon's procedural stand-in (:mod:`debiaskit.data.cartoon_standin`) instead
-    of reading Cartoon Set; the MNIST variants are always real. ``n_train`` subsamples the source: MNIST's
-    training images, or Cartoon's avatars (the pool its training, validation and test splits come from).
-    ``n_test`` subsamples MNIST's test images; Cartoon ignores it (its test split is 20% of the avatar pool)."""
-    from debiaskit.data.label_noise import with_label_noise
-
-    if source != "real" and dataset != "cartoon":
-        raise ValueError(f"{dataset} has no stand-in (source={source!r}); it is generated from MNIST, use 'real'")
-    return with_label_noise(_clean_benchmark(dataset, bias_ratio, seed, difficulty, n_train, n_test, test_minority,
-                                             root, source), label_noise)
-
-
-def _clean_benchmark(dataset: str, bias_ratio: float, seed: int, difficulty: float | None, n_train: int | None,
-                     n_test: int | None, test_minority: float | str, root: str | None,
-                     source: str = "real") -> BiasedBenchmark:
-    if dataset == "colored_mnist":
-        from debiaskit.data.colored_mnist import colored_mnist
-
-        return colored_mnist(bias_ratio, 1e-4 if difficulty is None else difficulty, seed=seed, n_train=n_train,
-                             n_test=n_test, test_minority=test_minority, root=root)
-    if dataset == "watermarked_mnist":
-        from debiaskit.data.watermarked_mnist import watermarked_mnist
-
-        return watermarked_mnist(bias_ratio, 8 if difficulty is None else int(difficulty), seed=seed, n_train=n_train,
-                                 n_test=n_test, root=root)
-    if dataset == "cartoon":
-        from debiaskit.data.cartoon import cartoon
-
-        # n_train subsamples the source, as for MNIST: here the avatar pool that train, val and test come from
-        pool = {} if n_train is None else ({"n_avatars": n_train} if source == "standin" else {"limit": n_train})
-        return cartoon(bias_ratio, seed=seed, root=root, source=source, **pool)
-    raise ValueError(f"unknown data set {dataset!r}; choose one of {DATASETS}")
+"""The controlled benchmarks (Section 6.1.1) of :data:`debiaskit.experiments.benchmarks.BENCHMARKS`."""
 
 
 def warm_packed_vanilla(bench: BiasedBenchmark, configs: Sequence[TrainConfig], progress: bool = True) -> int:

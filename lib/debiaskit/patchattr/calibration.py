@@ -33,7 +33,7 @@ class ReliabilityBins:
 
     @property
     def ece(self) -> float:
-        """Eq. 5 from the bins: sum_b (n_b / N) |acc_b - conf_b|."""
+        """Eq. 5 from the bins: ``sum_b (n_b / N) |acc_b - conf_b|``."""
         keep = self.counts > 0
         w = self.counts[keep] / self.counts.sum()
         return float((w * (self.accuracy[keep] - self.confidence[keep]).abs()).sum())

@@ -36,7 +36,7 @@ def gender_cnn(image_size: int = 128, in_channels: int = 3, num_classes: int = 2
 @torch.no_grad()
 def group_accuracies(model: nn.Module, x: torch.Tensor, y: torch.Tensor, men_label: int = 1,
                      batch_size: int = 512) -> dict[str, float]:
-    """Accuracy (percent) overall, for men (``y == men_label``), for women, and the gap |men - women| (Table 1)."""
+    """Accuracy (percent) overall, for men (``y == men_label``), for women, and the gap ``|men - women|`` (Table 1)."""
     model.eval()
     device = next(model.parameters()).device
     pred = torch.cat([model(as_float_images(c).to(device)).argmax(1).cpu() for c in x.split(batch_size)])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+#: The four kinds of targeted noise (General/Specific x Mask/Noise, Section 4.1).
 NOISE_TYPES = ("general_mask", "specific_mask", "general_noise", "specific_noise")
 NOISE_LABELS = {"general_mask": "General Mask", "specific_mask": "Specific Mask",
                 "general_noise": "General Noise", "specific_noise": "Specific Noise"}

@@ -42,8 +42,10 @@ def features_and_logits(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
         raise ValueError("the last linear layer was not called in forward(); the closed form does not apply")
     h, z = seen["h"], seen["z"]
     if h.dim() != 2 or (out is not z and not torch.equal(out, z)):
-        raise ValueError("the model's output is not the last linear layer's output on [B, D] features; "
-                         "use the vmap path (method='vmap') instead of the closed form")
+        raise ValueError("the model's output is not the last linear layer's output on [B, D] features (e.g. it ends "
+                         "in log_softmax), so the closed form of the last-layer gradients does not apply: pass params='all' to "
+                         "debiaskit.pgd.debias / score_samples (per-sample gradients through torch.func), or "
+                         "method='vmap' to topk_per_sample_grads")
     return h, z
 
 

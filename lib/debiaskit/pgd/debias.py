@@ -19,6 +19,7 @@ from torch import nn
 
 from debiaskit.core.augment import AugmentConfig
 from debiaskit.core.config import resolve_device
+from debiaskit.core.inputs import as_split, check_model_factory
 from debiaskit.core.splits import BiasedSplit
 from debiaskit.pgd.denoise import DenoiseSplit, denoise_split
 from debiaskit.pgd.losses import adjusting_objective, gce_objective
@@ -62,14 +63,23 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
                   ) -> tuple[torch.Tensor, PGDScores | torch.Tensor, dict]:
     """Algorithm 2, step 2: ``(p_s, scores, info)`` for every sample under the trained (biased) model.
 
-    ``score="pgd"``: k-dominant per-sample gradients of ``params`` (Section 4.1), M, D and S per class,
-    p_s stabilised by ``stabilise``. ``params`` defaults to the last linear layer (as the authors' code
+    ``model``: the biased classifier f_b; ``x`` ``[N, C, H, W]`` and ``y`` ``[N]``: the samples to score, ``batch_size``
+    rows at a time on ``device`` (default: the model's). ``score``: ``"pgd"``, or one of the metrics ``"softmax"``,
+    ``"logit"``, ``"loss"`` and ``"gradnorm"`` (``p_norm``: the published variant's gradient norm's p).
+
+    ``score="pgd"``: the ``k``-dominant per-sample gradients of ``params`` (Section 4.1), M, D and S per class
+    (:func:`~debiaskit.pgd.scores.pgd_scores`: ``lam`` weighs D against M, ``kappa_method`` estimates the von
+    Mises-Fisher concentration), p_s stabilised by ``stabilise`` with ``target_ess``, ``temperature`` and ``min_ess``
+    (:func:`~debiaskit.pgd.probability.sampling_probability`). ``params`` defaults to the last linear layer (as the authors' code
     and REFERENCE.md's measurement; on a GCE-biased ConvNet-1 it separated the minority far better than
     all parameters); ``params="all"`` is the draft's literal "gradients of theta".
     Stabilisation: see :mod:`debiaskit.pgd.probability`; ``target_ess="auto"`` (default) measures the
     model's training error on (x, y) for it. Other scores (Appendix H metrics, ``"gradnorm"``) give
     p_s = score / max score. ``info`` holds the ESS (of p_s and, for "pgd", of the literal p_s), tau,
     the per-class kappa and the training error.
+
+    Returns ``p_s`` ``[N]`` (acceptance probabilities, max 1), the raw ``scores`` (a
+    :class:`~debiaskit.pgd.scores.PGDScores` for ``"pgd"``, else the metric's ``[N]`` scores) and ``info``.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
@@ -95,7 +105,8 @@ def score_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, score: str
 
 
 def data_fingerprint(split: BiasedSplit) -> str:
-    """Hash of a split's images and labels (for cache keys)."""
+    """Hash of a split's images and labels (for cache keys): 32 hex digits over the shapes, dtypes and bytes of
+    ``split.x`` and ``split.y``."""
     digest = hashlib.blake2b(digest_size=16)
     for t in (split.x, split.y):
         digest.update(str((tuple(t.shape), str(t.dtype))).encode())
@@ -138,8 +149,14 @@ def debias(
 ) -> DebiasResult:
     """Run PGD (Algorithm 2) on ``train_split`` with models from ``model_fn()``.
 
+    ``model_fn()`` builds a fresh network (f_b, f_d unless it starts from f_b, the noise model);
+    ``train_split`` is a :class:`~debiaskit.core.splits.BiasedSplit`.
     ``biased_cfg``/``debiased_cfg`` are :class:`debiaskit.core.training.TrainConfig` (Algorithm 2 trains f_b
-    on the raw set, so set ``augment=False`` in ``biased_cfg`` to follow it literally). ``variant``:
+    on the raw set, so set ``augment=False`` in ``biased_cfg`` to follow it literally). f_b is trained with GCE
+    (``q``, ``gce_form``: :func:`~debiaskit.pgd.losses.gce_objective`); its samples are scored by
+    :func:`score_samples` with ``score``, ``k``, ``lam``, ``params``, ``stabilise``, ``target_ess``, ``temperature``
+    and ``p_norm``. ``sampler`` draws f_d's batches: ``"rejection"`` (Algorithm 1), ``"multinomial"`` or
+    ``"published"`` (with replacement). ``variant``:
     ``"draft"`` (defaults: score "pgd", Algorithm 1 sampler, f_d from scratch) or ``"published"``
     (score "gradnorm" with ``p_norm``, with-replacement sampler, f_d initialised from f_b); explicit
     ``score``/``sampler``/``init_from_biased`` override those defaults. ``objective="reweight"`` is
@@ -147,9 +164,18 @@ def debias(
     ``denoise_cfg`` (a TrainConfig) runs Algorithm 3 first and de-biases D_clean only.
     ``store`` (e.g. :func:`debiaskit.experiments.cache.cached_model`) is called as ``store(config, build, fit,
     trains=...)`` to fetch the GCE-biased model trained before on the same data and settings, or train it once.
-    """
-    from debiaskit.core.training import train
+    ``augment``: the training loop's batch augmentation for every stage (``None``: none); ``on_epoch_end`` goes to
+    f_d's training (:func:`~debiaskit.core.training.train`); ``progress`` shows progress bars.
 
+    Returns a :class:`DebiasResult`: f_b and f_d (in eval mode), ``p_s`` and the scores of the samples f_d was
+    trained on (D_clean after de-noising), ``info`` (:func:`score_samples`' plus the settings and the minority's
+    share of the sampling mass), both training histories and the de-noising split (``None`` without it).
+    """
+    from debiaskit.core.training import TrainConfig, train
+
+    model_fn = check_model_factory(model_fn)
+    biased_cfg, debiased_cfg = TrainConfig.from_dict(biased_cfg), TrainConfig.from_dict(debiased_cfg)
+    train_split = as_split(train_split, "train_split", images=False)
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     published = variant == "published"
@@ -191,8 +217,9 @@ def debias(
     p_s, scores, info = score_samples(biased, data.x, data.y, score, k, lam, params, stabilise, target_ess,
                                       temperature, p_norm, device=model_device(biased),
                                       min_ess=2 * debiased_cfg.batch_size if sampler == "rejection" else 0.0)
+    minority_mass = float("nan") if data.major is None else float(p_s[~data.major].sum() / p_s.sum())
     info.update(variant=variant, sampler=sampler, objective=objective, init_from_biased=init_from_biased,
-                n_clean=len(data), minority_mass=float(p_s[~data.major].sum() / p_s.sum()))
+                n_clean=len(data), minority_mass=minority_mass)
 
     debiased = copy.deepcopy(biased) if init_from_biased else model_fn()
     debiased.train()

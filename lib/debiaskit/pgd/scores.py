@@ -115,7 +115,7 @@ def pgd_scores(grads: torch.Tensor, y: torch.Tensor, lam: float = 1.0, norms: to
                kappa_method: str = "banerjee") -> PGDScores:
     """M, D and S of every sample from its (sub-)gradient g_i, computed per class (Section 4.1-4.2).
 
-    ``grads`` [N, k] are usually the k-dominant sub-gradients of :func:`topk_per_sample_grads`; the
+    ``grads`` [N, k] are usually the k-dominant sub-gradients of :func:`~debiaskit.pgd.topk.topk_per_sample_grads`; the
     magnitude uses their norms unless ``norms`` (e.g. the full-gradient norms of pass 1) are given.
     """
     _check(grads, y)

@@ -1,8 +1,8 @@
 """Per-sample gradients over a whole data set in two streaming passes, never holding N x d.
 
-Pass 1 accumulates, per coordinate j, sum_i |g_ij| and, per sample, ||g_i||_2; the k coordinates
+Pass 1 accumulates, per coordinate j, ``sum_i |g_ij|`` and, per sample, ``||g_i||_2``; the k coordinates
 with the largest sums are the draft's "k-dominant sub-dimensions" (Section 4.1:
-K = argmax_{|K| = k} sum_{j in K} sum_i |g_ij|). Pass 2 recomputes the gradients chunk by chunk and
+``K = argmax_{|K| = k} sum_{j in K} sum_i |g_ij|``). Pass 2 recomputes the gradients chunk by chunk and
 keeps only those k columns, giving the N x k sub-gradients the scores are computed on.
 """
 
@@ -21,7 +21,7 @@ from debiaskit.pgd.params import ParamSelection, parameter_sizes, select_paramet
 
 @dataclass
 class GradientStats:
-    """Result of pass 1: ``abs_sum`` [d] = sum_i |g_ij| and ``norms`` [N] = ||g_i||_2 (float64, CPU)."""
+    """Result of pass 1: ``abs_sum`` [d] = ``sum_i |g_ij|`` and ``norms`` [N] = ``||g_i||_2`` (float64, CPU)."""
 
     abs_sum: torch.Tensor
     norms: torch.Tensor
@@ -91,7 +91,7 @@ def _check_data(x: torch.Tensor, y: torch.Tensor) -> None:
 def gradient_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, params: ParamSelection = "all",
                         batch_size: int = 512, loss_fn: LossFn = sample_cross_entropy, device=None,
                         method: str = "auto", chunk_size: int | None = None) -> GradientStats:
-    """Pass 1 (Section 4.1): sum_i |g_ij| per coordinate and ||g_i||_2 per sample, streaming."""
+    """Pass 1 (Section 4.1): ``sum_i |g_ij|`` per coordinate and ``||g_i||_2`` per sample, streaming."""
     _check_data(x, y)
     names = select_parameters(model, params)
     sizes = parameter_sizes(model, names)
@@ -107,7 +107,7 @@ def gradient_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, para
 
 
 def dominant_coordinates(abs_sum: torch.Tensor, k: int) -> torch.Tensor:
-    """The k coordinates with the largest sum_i |g_ij| (Section 4.1), ascending; k is capped at d."""
+    """The k coordinates with the largest ``sum_i |g_ij|`` (Section 4.1), ascending; k is capped at d."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if not torch.isfinite(abs_sum).all():

@@ -71,7 +71,7 @@ def _folds(concept: np.ndarray, cv: int) -> int:
 
 
 def _regression_weights(a: np.ndarray, t: np.ndarray, kind: str, cv: int, seed: int, fit_intercept: bool) -> np.ndarray:
-    from sklearn.linear_model import Lasso, LassoCV, LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
+    from sklearn.linear_model import Lasso, LassoCV, LogisticRegression, LogisticRegressionCV, RidgeCV
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import LinearSVC
 

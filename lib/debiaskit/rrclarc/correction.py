@@ -74,7 +74,7 @@ def random_signs(shape: tuple[int, int], generator: torch.Generator | None = Non
 def latent_gradient(head: Head, a: torch.Tensor, kind: str, y: torch.Tensor | None = None,
                     class_index: int | None = None, signs: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sample gradient [N, C] of :func:`logit_scalar` with respect to the latent activation ``a``,
-    averaged over space for [N, C, *spatial] activations (samples are independent in eval mode, so
+    averaged over space for ``[N, C, *spatial]`` activations (samples are independent in eval mode, so
     the gradient of the batch sum is the per-sample gradient)."""
     grad = torch.func.grad(lambda a_: logit_scalar(head(a_), kind, y, class_index, signs).sum())(a)
     return grad.flatten(2).mean(2) if grad.dim() > 2 else grad
@@ -126,7 +126,7 @@ def vanilla_objective(layer: str | None = None) -> Callable:
 
 
 def projection_length(a: torch.Tensor, cav: torch.Tensor) -> torch.Tensor:
-    """``h . a`` per sample [N] (for [N, C, *spatial], per location [N, *spatial])."""
+    """``h . a`` per sample [N] (for ``[N, C, *spatial]``, per location ``[N, *spatial]``)."""
     h = cav.to(a.dtype)
     return torch.einsum("nc...,c->n...", a, h)
 

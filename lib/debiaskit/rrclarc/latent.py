@@ -43,7 +43,7 @@ def feature_maps_layer(model: nn.Module) -> str | None:
 
 
 def pool_space(a: torch.Tensor, pool: str) -> torch.Tensor:
-    """Pool activations [N, C, *spatial] over space to [N, C] (``max`` as in the authors' code, or
+    """Pool activations ``[N, C, *spatial]`` over space to [N, C] (``max`` as in the authors' code, or
     ``mean``); ``none`` or already-flat activations pass through flattened to [N, D]."""
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")

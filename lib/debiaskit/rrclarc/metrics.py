@@ -2,7 +2,7 @@
 
 * accuracy on the *clean*, *as-trained* and *attacked* test sets (Section 4, Table 2 of the paper);
 * TCAV score (Kim et al. 2018): share of samples whose biased-class logit increases along ``h``;
-  TCAV sensitivity (authors' code): mean |grad_a f_c . h|, the quantity RR-ClArC drives to zero;
+  TCAV sensitivity (authors' code): mean ``|grad_a f_c . h|``, the quantity RR-ClArC drives to zero;
 * R_bias: the share of the absolute input attribution that falls inside the artifact mask.
 """
 
@@ -32,7 +32,7 @@ def accuracy(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: 
 
 def tcav(head_or_model: Head | nn.Module, inputs: torch.Tensor, cav: torch.Tensor, class_index: int,
          layer: str | None = None, batch_size: int = 512) -> dict[str, float]:
-    """TCAV score (percent of samples with grad_a f_c . h > 0) and TCAV sensitivity (mean |grad_a f_c . h|)
+    """TCAV score (percent of samples with ``grad_a f_c . h > 0``) and TCAV sensitivity (mean ``|grad_a f_c . h|``)
     for class ``class_index``; the gradient is averaged over space as in the RR loss.
 
     ``layer=None``: ``inputs`` are latent activations and ``head_or_model`` maps them to logits;
@@ -72,7 +72,7 @@ def attributions(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor, 
 
 
 def r_bias(attr: torch.Tensor, mask: torch.Tensor) -> float:
-    """R_bias: mean over samples of sum_{mask} |R| / sum |R| (in percent) for attributions [N, H, W]."""
+    """R_bias: mean over samples of ``sum_{mask} |R| / sum |R|`` (in percent) for attributions [N, H, W]."""
     if attr.shape[-2:] != mask.shape[-2:]:
         raise ValueError(f"mask {tuple(mask.shape)} does not match attributions {tuple(attr.shape)}")
     r = attr.abs().flatten(1)
