@@ -238,6 +238,24 @@ def test_learned_mixin_accepts_a_fixed_bias_model():
     assert float(result.extras["gate"].bias) != 0.0
 
 
+def test_learned_mixin_does_not_depend_on_what_ran_before():
+    """The random gate (no gate_init) is drawn from cfg.seed: two runs after different global RNG draws agree."""
+    split = _toy_split(32)
+    cfg = TrainConfig(epochs=1, batch_size=16, device="cpu")
+
+    def model_fn():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return simple_convnet1(3, 10)
+
+    gates = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)
+        torch.rand(noise * 7)  # some earlier, unrelated use of the global generator
+        gates.append(run_method("learned_mixin", model_fn, split, cfg, progress=False).extras["gate"].weight)
+    torch.testing.assert_close(gates[0], gates[1], rtol=0, atol=0)
+
+
 def test_oracle_split_is_disjoint_and_stratified():
     from debiaskit.baselines.oracle import grid_configs, split_oracle
 

@@ -321,6 +321,14 @@ def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(proj
     (claim,) = rep["protocol_claims"]  # the full run's claims are checked on the full run's values, beside its cells
     assert (claim["artifact"], claim["profile"], claim["id"], claim["status"]) == ("p/a", "full", "big", "failed")
     assert "| `p/a` | full | x is at least 2 | ❌ failed |" in md
+    assert cell["code_changed"] == [] and ", code changed since](" not in md
+    nb = project / "notebooks" / "tiny.py"
+    text = nb.read_text()
+    nb.write_text(text + "\nextra = 1\n")  # the measured cell now predates its notebook's code: kept, marked
+    (cell,) = build_report(load_manifest(project / "papers.yaml"))["protocol_cells"]
+    assert cell["code_changed"] == ["notebook code"] and cell["reproduced"] == 1.0
+    assert ", code changed since](" in to_markdown(build_report(load_manifest(project / "papers.yaml")))
+    nb.write_text(text)
     doc["papers"][0]["notebooks"][0]["profiles"]["full"]["value"] = -1.0
     (project / "papers.yaml").write_text(yaml.safe_dump(doc))
     assert main(["reproduce", "--profile", "full"]) == 1  # its claim (x >= 2) fails now

@@ -328,7 +328,20 @@ def plan_noise_training(params: dict) -> list[Training]:
     return out
 
 
+def plan_tutorial(params: dict) -> list[Training]:
+    """The tutorial (notebooks/tutorials/own_data.py): its own small CNN on ``n_train`` bordered Fashion-MNIST images
+    (3 x 28 x 28): Vanilla, PGD (its GCE-biased model and its de-biased one) and each method of ``methods``, one seed."""
+    n, ep, batch = params["n_train"], params["epochs"], params["batch_size"]
+    shape = (3, 28, 28)
+    out = [Training("small_cnn", shape, n, ep, batch, "vanilla", 1, "tutorial: Vanilla"),
+           Training("small_cnn", shape, n, ep, batch, "gce", 1, "tutorial: PGD's GCE-biased model"),
+           Training("small_cnn", shape, n, ep, batch, "pgd", 1, "tutorial: PGD's de-biased model")]
+    out += [Training("small_cnn", shape, n, ep, batch, m, 1, f"tutorial: {m}") for m in params["methods"]]
+    return out
+
+
 PLANS = {
+    "notebooks/tutorials/own_data.py": plan_tutorial,
     "notebooks/rrclarc/cav_alignment.py": plan_cav_alignment,
     "notebooks/rrclarc/tradeoff.py": plan_tradeoff,
     "notebooks/rrclarc/heatmaps.py": plan_heatmaps,

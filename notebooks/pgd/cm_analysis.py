@@ -43,7 +43,7 @@ bias_ratio = 0.995
 difficulty = 0.0001
 n_train = 18000
 n_test = 2000
-train_settings = {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_milestones": [0.67]}
+train_settings = {"epochs": 3, "lr": 0.05, "momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]}
 methods = ["vanilla", "learned_mixin", "rubi", "lff", "rebias", "aflite", "repair", "pgd"]
 method_options = {
     "learned_mixin": {"gate_init": -4.0, "entropy_weight": 0.0},

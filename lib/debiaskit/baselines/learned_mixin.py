@@ -67,7 +67,10 @@ def fit(model_fn: ModelFn, train_split: BiasedSplit, cfg: TrainConfig, entropy_w
     check_split(train_split)
     main = model_fn()
     width = features_and_logits(main.eval(), as_float_images(train_split.x[:2]))[0].shape[1]
-    nets = nn.ModuleDict({"main": main, "gate": make_gate(width, gate_init)})
+    with torch.random.fork_rng():  # a random gate drawn from cfg.seed, not from whatever ran before
+        torch.manual_seed(cfg.seed)
+        gate = make_gate(width, gate_init)
+    nets = nn.ModuleDict({"main": main, "gate": gate})
     log_b_fixed = None
     if biased_model is not None:
         log_b_fixed = log_probs_of(biased_model, train_split.x)

@@ -64,8 +64,21 @@ def protocol_cells(manifest: Manifest) -> list[dict]:
                           "within": abs(diff) <= max(2 * (std or 0.0), 2.0),
                           "git_revision": result.get("git_revision"), "finished": result.get("finished"),
                           "runtime_seconds": result.get("runtime_seconds"), "device": result.get("device"),
-                          "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root))})
+                          "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root)),
+                          "code_changed": _code_changed(art, profile, result)})
     return cells
+
+
+def _code_changed(art, profile: str, result: dict) -> list[str]:
+    """What changed since a protocol result was measured (``[]``: it measures today's code): the reasons
+    :func:`debiaskit.companion.reproduce.stale_reasons` gives. A stale cell stays in the report as dated evidence."""
+    from debiaskit.companion.reproduce import fingerprint_parts, run_fingerprint, run_parameters, stale_reasons
+
+    params = run_parameters(art, profile)
+    parts = fingerprint_parts(art.notebook, params, profile)
+    if result.get("fingerprint") == run_fingerprint(art.notebook, params, profile, parts):
+        return []
+    return stale_reasons(result, parts)
 
 
 def protocol_claims(manifest: Manifest) -> list[dict]:
@@ -144,7 +157,9 @@ def _protocol_section(cells: list[dict], claims: list[dict] = ()) -> list[str]:
         return []
     out = ["## Measured with the paper's own protocol", "",
            "Cells of a `full` or `spot` run (the paper's hyperparameters, epochs and data), not the scaled-down "
-           "quick profile. *Within* means at most two of the paper's standard deviations or two points away.", "",
+           "quick profile. *Within* means at most two of the paper's standard deviations or two points away. A cell "
+           "whose code changed since it ran stays here as dated evidence (\"code changed since\") until it runs again.",
+           "",
            "| artifact | profile | value | paper | reproduced | difference | in paper std | within | run |",
            "|---|---|---|---:|---:|---:|---:|---|---|"]
     for c in cells:
@@ -153,6 +168,8 @@ def _protocol_section(cells: list[dict], claims: list[dict] = ()) -> list[str]:
         run = f"{(c['finished'] or '')[:10]}, {c['device'] or '?'}, rev {(c['git_revision'] or '?')[:7]}"
         if c["runtime_seconds"]:
             run += f", {c['runtime_seconds'] / 60:.0f} min"
+        if c.get("code_changed"):
+            run += ", code changed since"
         out.append(f"| `{c['artifact']}` | {c['profile']} | {c['value']} | {paper} | {_fmt(c['reproduced'])} "
                    f"| {_fmt(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} "
                    f"| [{run}]({c['result_file'].removeprefix('figures/')}) |")

@@ -123,12 +123,14 @@ def stale_reasons(recorded: dict | None, parts: dict) -> list[str]:
     return reasons + changed(old.get("dependencies"), parts["dependencies"])
 
 
-def run_parameters(art: Artifact, profile: str, overrides: dict | None = None, fallback: str | None = None) -> dict:
-    """Every parameter of ``art``'s notebook under ``profile``: the notebook's defaults, then the profile's
-    values (``fallback``'s when ``art`` has no such profile), then ``overrides``. Merged over the defaults,
-    artifacts of one notebook that list different subsets of the same parameters share one execution."""
+def run_parameters(art: Artifact, profile: str, overrides: dict | None = None, fallback: str | None = None,
+                   defaults: dict | None = None) -> dict:
+    """Every parameter of ``art``'s notebook under ``profile``: the notebook's defaults (``defaults`` when the
+    caller has parsed them already), then the profile's values (``fallback``'s when ``art`` has no such profile),
+    then ``overrides``."""
     values = art.profiles[profile] if fallback is None or profile in art.profiles else art.profiles[fallback]
-    return {**notebook_parameters(art.notebook), **values, **(overrides or {}), "profile": profile}
+    defaults = notebook_parameters(art.notebook) if defaults is None else defaults
+    return {**defaults, **values, **(overrides or {}), "profile": profile}
 
 
 def notebook_as_ipynb(notebook: Path):
@@ -157,22 +159,28 @@ def plan(manifest: Manifest, profile: str = "quick", paper: str | list[str] | No
     def run_key(art: Artifact, params: dict) -> tuple:
         return str(art.notebook), json.dumps(params, sort_keys=True, default=str)
 
+    parsed: dict[Path, dict] = {}  # each notebook's parameters cell, parsed once
+
+    def params_of(art: Artifact) -> dict:
+        if art.notebook not in parsed:
+            parsed[art.notebook] = notebook_parameters(art.notebook)
+        return run_parameters(art, profile, overrides, defaults=parsed[art.notebook])
+
     runs: dict[tuple, Run] = {}
     for art in selected:
         if profile not in art.profiles:
             raise KeyError(f"artifact {art.id} has no profile {profile!r}; it has {sorted(art.profiles)}")
+        params = params_of(art)
         if overrides:
-            defaults = notebook_parameters(art.notebook)
-            check_overrides(art.notebook, overrides, defaults)
-            check_override_types(art.notebook, overrides, defaults)
-        params = run_parameters(art, profile, overrides)
+            check_overrides(art.notebook, overrides, parsed[art.notebook])
+            check_override_types(art.notebook, overrides, parsed[art.notebook])
         runs.setdefault(run_key(art, params), Run(art.notebook, profile, params))
     # A notebook records every artifact it makes, so each run takes all of them, in manifest order: the
     # selected ones and their siblings (same notebook, same parameters), which are then stamped with it
     # rather than rewritten and left stale.
     for art in manifest.artifacts:
         if profile in art.profiles:
-            run = runs.get(run_key(art, run_parameters(art, profile, overrides)))
+            run = runs.get(run_key(art, params_of(art)))
             if run is not None:
                 run.artifacts.append(art)
     for run in runs.values():
