@@ -186,19 +186,32 @@ run.say(
 # * the **minority mass** `info["minority_mass"]`: the share of the sampling mass on minority images (needs bias
 #   labels), against their share of the data set.
 #
-# The histogram shows `p_s` for majority and minority images: the minority should sit to the right.
+# The left panel counts the images at each `p_s` (both axes logarithmic): the minority should sit to the right. The
+# right panel sets each group's share of the training images beside its share of the sampling mass.
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3))
 p = pgd_out.p_s.numpy()
 major = train_split.major.numpy()
-bins = np.logspace(np.log10(max(min(p.min(), 1e-3), 1e-6)), 0, 40)
-ax.hist(p[major], bins=bins, alpha=0.6, density=True, label="majority")
-ax.hist(p[~major], bins=bins, alpha=0.6, density=True, label="minority")
-ax.set_xscale("log")
-ax.set_xlabel("PGD's sampling probability p_s (max 1)")
-ax.set_ylabel("density")
-ax.legend()
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), gridspec_kw={"width_ratios": [1.4, 1]})
+bins = np.logspace(np.log10(max(min(p.min(), 1e-3), 1e-6)), 0, 30)
+left.hist([p[major], p[~major]], bins=bins, label=["majority", "minority"], color=["tab:blue", "tab:orange"])
+left.set_xscale("log")
+left.set_yscale("log")
+left.set_xlabel("PGD's sampling probability p_s (max 1)")
+left.set_ylabel("training images")
+left.legend()
+groups = ["majority", "minority"]
+images = [100 * major.mean(), 100 * (~major).mean()]
+mass = [100 * p[major].sum() / p.sum(), 100 * p[~major].sum() / p.sum()]
+pos = np.arange(2)
+right.bar(pos - 0.2, images, 0.38, label="share of the images", color="lightgray")
+right.bar(pos + 0.2, mass, 0.38, label="share of PGD's sampling", color="tab:green")
+right.set_xticks(pos, groups)
+right.set_ylabel("%")
+right.set_ylim(0, 105)
+right.legend(loc="upper right")
+fig.suptitle("Where PGD's sampling goes: the few minority images get a large share")
+fig.tight_layout()
 run.save_figure(fig)
 plt.show()
 
