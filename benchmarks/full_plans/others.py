@@ -12,7 +12,7 @@ Where the numbers come from (read from the library and the notebooks):
   patchattr stand-in (Fashion-MNIST T-shirts + pullovers: 12,000 train / 2,000 test). Subset sizes are
   ``min(limit, split)`` as in ``rrclarc.celeba._subset``, ``rrclarc.data.artifact_benchmark``,
   ``patchattr.studies._random_rows`` and ``patchattr.standin.standin_faces``.
-* RR-ClArC (``rrclarc/experiment.py``): the biased model is trained by ``biased_model`` (batch 128, the
+* RR-ClArC (``experiments/rrclarc.py``): the biased model is trained by ``biased_model`` (batch 128, the
   default; notebooks do not pass one), with PreciseBN over 4,096 training images afterwards. With
   ``layer`` = the model's feature-map layer (``body`` for Simple ConvNets, ``net.layer4`` for ResNet-18)
   every head-only correction trains ``LatentHead`` (global average pool + ``fc``) on stored feature maps

@@ -11,8 +11,8 @@ Sizes, read from lib/debiaskit (2026-12 tree), not from running anything:
   training images at full size; images 3x28x28.
 * Watermarked MNIST (data/watermarked_mnist.py): the same MNIST split, each digit upscaled to a 56x56 canvas with a
   Fashion-MNIST watermark: 54,000 training images of 1x56x56.
-* Every network of these notebooks is Simple ConvNet-1 (analysis/runs.py and runs.py default
-  ``model="simple_convnet1"``; baselines/suite.py ``model_factory``: Simple ConvNet-1 for the MNIST variants).
+* Every network of these notebooks is Simple ConvNet-1 (experiments/analysis_runs.py and experiments/runs.py default
+  ``model="simple_convnet1"``; experiments/runs.py ``model_factory``: Simple ConvNet-1 for the MNIST variants).
 * ``TrainConfig`` defaults (training.py) are Table 4's: 100 epochs, batch 256; settings dicts override them.
 
 Conventions: cached models read several times in one notebook are counted once; models shared with other
@@ -58,7 +58,7 @@ def _uniq(values) -> list:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Suite methods (baselines/suite.py trained_model), shared by cm_analysis and fig15_cam
+# Suite methods (experiments/runs.py trained_model), shared by cm_analysis and fig15_cam
 # ----------------------------------------------------------------------------------------------------------------
 
 def _suite_method(method: str, options: dict | None, shape, n: int, epochs: int, batch: int, count: int,
@@ -228,7 +228,7 @@ def plan_analysis_ablations(params: dict) -> list[Training]:
 
 def plan_cm_analysis(params: dict) -> list[Training]:
     """Table 12 and Figure 13. The first code cell calls ``trained_model(m, bench, cfg, method_options.get(m))``
-    (baselines/suite.py) for every method and seed on CM ``bias_ratio``: the Table 1 notebook's cached models, which
+    (experiments/runs.py) for every method and seed on CM ``bias_ratio``: the Table 1 notebook's cached models, which
     this notebook trains itself on a cold cache (AFLite's Vanilla features are the Vanilla row's model)."""
     n = mnist_train_size(params["n_train"])
     ep, b = _settings(params)
