@@ -53,6 +53,7 @@ def protocol_cells(manifest: Manifest) -> list[dict]:
     paper's standard deviations or two points, whichever is larger."""
     cells = []
     for art, profile, result in _protocol_results(manifest):
+        code_changed = _code_changed(art, profile, result)  # one fingerprint per result, shared by its cells
         for key, ours in (result.get("values") or {}).items():
             paper = art.paper_values.get(key)
             if paper is None or ours is None:
@@ -65,7 +66,7 @@ def protocol_cells(manifest: Manifest) -> list[dict]:
                           "git_revision": result.get("git_revision"), "finished": result.get("finished"),
                           "runtime_seconds": result.get("runtime_seconds"), "device": result.get("device"),
                           "result_file": str(result_path(manifest.root, art, profile).relative_to(manifest.root)),
-                          "code_changed": _code_changed(art, profile, result)})
+                          "code_changed": code_changed})
     return cells
 
 
