@@ -183,31 +183,31 @@ def main() -> None:
         minutes[nb] = estimate(plan, per_image, factors)
         lines.append(f"| `{nb}` | {sum(t.count for t in plan if t.method != 'other')} | {minutes[nb]:,.0f} |")
     lines += ["", f"Total: {sum(minutes.values()):,.0f} minutes ({sum(minutes.values()) / 60:,.1f} hours)."]
-    lines += _spot_check(manifest, plans, per_image, factors)
+    lines += _cell_check(manifest, plans, per_image, factors)
     print("\n".join(lines))
     if args.write:
         (ROOT / "benchmarks" / "full_profile_minutes.md").write_text("\n".join(lines) + "\n")
         _write_yaml(ROOT / "papers.yaml", minutes)
 
 
-def _spot_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[str]:
-    """The same estimate for each ``spot`` profile (a full-protocol cell that was run), beside the minutes its
-    committed result took: a check of the estimator against a measured run of the paper's protocol."""
-    from debiaskit.companion.artifacts import load_result
+def _cell_check(manifest, plans: dict, per_image: dict, factors: dict) -> list[str]:
+    """The same estimate for each stored full-protocol cell of Table 1 (its selection of the full profile), beside the
+    minutes it took: a check of the estimator against measured runs of the paper's protocol."""
+    from debiaskit.companion.cells import load_cells
     from debiaskit.companion.reproduce import run_parameters
 
     out = []
-    for art in manifest.artifacts:
-        rel = str(art.notebook.relative_to(ROOT))
-        if "spot" not in art.profiles or rel not in plans:
-            continue
-        estimate_min = estimate(plans[rel](run_parameters(art, "spot")), per_image, factors)
-        result = load_result(manifest.root, art, "spot") or {}
-        seconds = result.get("runtime_seconds")
-        measured = (f"measured {seconds / 60:,.0f} min wall on {result.get('device') or '?'} "
-                    f"({result.get('finished', '')[:10]})" if seconds else "not run yet")
-        out += ["", f"Check: `{art.id}`'s `spot` profile (the paper's protocol for one cell): estimated "
-                    f"{estimate_min:,.0f} min one model at a time; {measured}."]
+    art = manifest.artifact("pgd/table1")
+    rel = str(art.notebook.relative_to(ROOT))
+    for r in load_cells(manifest.root, art.id):
+        c, prov = r["cell"], r["provenance"]
+        params = {**run_parameters(art, "full"), "datasets": [c["dataset"]], "bias_ratios": [c["bias_ratio"]],
+                  "seeds": [c["seed"]], "methods": [c["method"]],
+                  "train_settings": {c["dataset"]: r["settings"]["train"]}}
+        estimate_min = estimate(plans[rel](params), per_image, factors)
+        out += ["", f"Check: cell `{r['key']}` of `{art.id}` (the paper's protocol): estimated {estimate_min:,.0f} min "
+                    f"one model at a time; measured {prov['seconds'] / 60:,.0f} min on {prov.get('device') or '?'} "
+                    f"({(prov.get('finished') or '')[:10]}; {r['settings']['train']})."]
     return out
 
 

@@ -314,13 +314,13 @@ def test_the_report_sets_full_protocol_cells_beside_the_papers_mean_and_std(proj
     assert main(["reproduce", "--profile", "full"]) == 1  # full: x = 1.0 fails x >= 2; 1.5 below 2.5: 3 std, < 2 points
     rep = build_report(load_manifest(project / "papers.yaml"))
     (cell,) = rep["protocol_cells"]
-    assert (cell["profile"], cell["paper"], cell["paper_std"], cell["reproduced"]) == ("full", 2.5, 0.5, 1.0)
+    assert (cell["cell"], cell["paper"], cell["paper_std"], cell["reproduced"]) == ("full", 2.5, 0.5, 1.0)
     assert cell["in_std"] == pytest.approx(-3.0) and cell["within"]
     md = to_markdown(rep)
     assert "## Measured with the paper's own protocol" in md and "| 2.50 ± 0.50 | 1.00 | -1.50 | -3.0 | yes |" in md
     (claim,) = rep["protocol_claims"]  # the full run's claims are checked on the full run's values, beside its cells
     assert (claim["artifact"], claim["profile"], claim["id"], claim["status"]) == ("p/a", "full", "big", "failed")
-    assert "| `p/a` | full | x is at least 2 | ❌ failed |" in md
+    assert "| `p/a` | x is at least 2 | ❌ failed |" in md
     assert cell["code_changed"] == [] and ", code changed since](" not in md
     nb = project / "notebooks" / "tiny.py"
     text = nb.read_text()
@@ -357,7 +357,7 @@ def test_profile_help_shows_its_default_and_the_usual_profiles(capsys):
             main([command, "--help"])
         assert exit_.value.code == 0
         out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
-        assert f"default: {default}" in out and "quick, ci, full, spot and spot_code" in out, command
+        assert f"default: {default}" in out and "quick, ci and full" in out, command
 
 
 def _record(project, x: float) -> None:

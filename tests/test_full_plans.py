@@ -35,7 +35,8 @@ def test_every_full_profile_has_a_plan(notebook):
 def test_plans_follow_the_parameters():
     """More seeds, more trainings: the counts are computed from the profile, not written down."""
     art = _artifact("notebooks/pgd/table1_controlled.py")
-    params = run_parameters(art, "spot")
+    params = run_parameters(art, "full", {"datasets": ["colored_mnist"], "bias_ratios": [0.99], "seeds": [0],
+                                          "methods": ["vanilla", "pgd"]})
     one = sum(t.count for t in PLANS[str(art.notebook.relative_to(ROOT))](params) if t.method != "other")
     three = sum(t.count for t in PLANS[str(art.notebook.relative_to(ROOT))]({**params, "seeds": [0, 1, 2]})
                 if t.method != "other")
@@ -53,14 +54,21 @@ def test_estimate_sums_count_epochs_and_batches():
     assert minutes == pytest.approx((2 * 10 * 1024 * 0.001 + 512 * 0.001 / 3) / 60)
 
 
-def test_the_spot_cell_is_estimated_from_its_own_parameters_beside_its_measured_run():
+def test_each_stored_cell_is_estimated_from_its_own_selection_beside_its_measured_minutes():
     from collections import defaultdict
 
+    from debiaskit.companion.cells import load_cells
+
     per_image, factors = defaultdict(lambda: 1e-4), defaultdict(lambda: 1.0)
-    (line,) = [x for x in full_profile_minutes._spot_check(MANIFEST, PLANS, per_image, factors) if x]
+    lines = [x for x in full_profile_minutes._cell_check(MANIFEST, PLANS, per_image, factors) if x]
+    records = load_cells(MANIFEST.root, "pgd/table1")
+    assert len(lines) == len(records) > 0
+    pgd = next(r for r in records if r["cell"]["method"] == "pgd")
     art = MANIFEST.artifact("pgd/table1")
-    spot_plan = PLANS["notebooks/pgd/table1_controlled.py"](run_parameters(art, "spot"))
-    minutes = full_profile_minutes.estimate(spot_plan, per_image, factors)
-    assert {t.method for t in spot_plan} >= {"vanilla", "gce", "pgd"}
-    assert f"`pgd/table1`'s `spot` profile" in line and f"estimated {minutes:,.0f} min" in line
-    assert ("measured" in line) or ("not run yet" in line)
+    plan = PLANS["notebooks/pgd/table1_controlled.py"](run_parameters(art, "full", {
+        "datasets": ["colored_mnist"], "bias_ratios": [0.99], "seeds": [0], "methods": ["pgd"],
+        "train_settings": {"colored_mnist": pgd["settings"]["train"]}}))
+    assert {t.method for t in plan} >= {"gce", "pgd"}
+    minutes = full_profile_minutes.estimate(plan, per_image, factors)
+    line = next(x for x in lines if f"`{pgd['key']}`" in x and str(pgd["settings"]["train"]) in x)
+    assert f"estimated {minutes:,.0f} min" in line and f"measured {pgd['provenance']['seconds'] / 60:,.0f} min" in line

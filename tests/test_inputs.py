@@ -14,7 +14,7 @@ from debiaskit.baselines import run_method
 from debiaskit.core.inputs import InputError, as_images, as_labels, as_split
 from debiaskit.core.splits import BiasedSplit
 from debiaskit.core.training import TrainConfig, evaluate, low_step_share, predict, train
-from debiaskit.pgd import debias
+from debiaskit.pgd import debias, pgd_settings, progress_bars
 
 N = 24
 
@@ -100,7 +100,7 @@ def test_a_model_instance_instead_of_a_factory_is_named():
     with pytest.raises(InputError, match="must build a fresh network on each call .* got the network instance"):
         run_method("vanilla", _net(), (x, y), CFG)
     with pytest.raises(InputError, match="must build a fresh network"):
-        debias(_net(), (x, y), CFG, CFG)
+        debias(_net(), (x, y), biased_cfg=CFG, debiased_cfg=CFG)
 
 
 def test_config_values_of_the_wrong_type_are_refused_in_trainconfig_itself():
@@ -140,7 +140,8 @@ def test_bias_labels_are_optional_except_for_the_accuracy_by_group():
 def test_debias_takes_a_pair_and_dict_configs():
     x, y = _data()
     cfg = {"epochs": 1, "batch_size": 8, "precise_bn": False, "augment": False}
-    out = debias(_net, (x, y), cfg, cfg, score="loss", progress=False)
+    with progress_bars(False):
+        out = debias(_net, (x, y), biased_cfg=cfg, debiased_cfg=cfg, preset=pgd_settings("draft", score="loss"))
     assert out.p_s.shape == (N,)
 
 
@@ -154,8 +155,13 @@ def test_the_closed_form_advice_names_the_switch_that_exists():
             return torch.log_softmax(self.fc(x.flatten(1)), dim=1)
 
     x, y = _data()
-    with pytest.raises(ValueError, match="pass params='all' to debiaskit.pgd.debias"):
-        debias(LogSoftmaxNet, (x, y), dict(epochs=1, batch_size=8, precise_bn=False), CFG, progress=False)
+    cfg = dict(epochs=1, batch_size=8, precise_bn=False)
+    with pytest.raises(ValueError, match=r"score with GradientScore\(method='vmap'\) .*pgd_settings\('draft', method='vmap'\)"), \
+            progress_bars(False):
+        debias(LogSoftmaxNet, (x, y), biased_cfg=cfg, debiased_cfg=CFG)
+    with progress_bars(False):  # the advice works
+        out = debias(LogSoftmaxNet, (x, y), biased_cfg=cfg, debiased_cfg=CFG, preset=pgd_settings("draft", method="vmap"))
+    assert out.p_s.shape == (N,)
 
 
 def test_default_schedule_keeps_learning_and_a_step_that_collapses_is_warned():

@@ -174,8 +174,8 @@ def test_denoise_then_debias_end_to_end_through_the_cache(isolated_cache):
     # the noise model *is* the cached Vanilla model: a second call trains nothing
     files = sorted(p.name for p in isolated_cache.glob("*.pt"))
     assert noise_model(bench, cfg) is not None and sorted(p.name for p in isolated_cache.glob("*.pt")) == files
-    assert warm_models([("pgd", cleaned)], cfg, {"pgd": {"variant": "published"}}, workers=1) == 0
-    debiased = trained_model("pgd", cleaned, cfg, {"variant": "published"}, progress=False)
+    assert warm_models([("pgd", cleaned)], cfg, {"pgd": {"preset": "published"}}, workers=1) == 0
+    debiased = trained_model("pgd", cleaned, cfg, {"preset": "published"}, progress=False)
     assert len(list(isolated_cache.glob("*.pt"))) == len(files) + 1  # cached apart from the raw set's models
     acc = evaluate(debiased, cleaned.test)
     assert set(acc) >= {"major", "minor"} and 0 <= acc["minor"] <= 100

@@ -203,11 +203,11 @@ def test_real_world_benchmark_records_the_network(bar_root):
 
 
 def test_variant_rows_take_the_method_s_options_and_share_pgd_s_gce_model():
-    options = {"pgd": {"variant": "published"}, "lff": {"ema": 0.7}}
+    options = {"pgd": {"preset": "published"}, "lff": {"ema": 0.7}}
     assert realworld.method_of("lff", options) == ("lff", {"ema": 0.7})
-    assert realworld.method_of("pgd", options) == ("pgd", {"variant": "published", "share_biased": True})
+    assert realworld.method_of("pgd", options) == ("pgd", {"preset": "published", "share_biased": True})
     method, opts = realworld.method_of("pgd_scratch", options)
-    assert method == "pgd" and opts == {"variant": "published", "init_from_biased": False, "share_biased": True}
+    assert method == "pgd" and opts == {"preset": "published", "init_from_biased": False, "share_biased": True}
     assert realworld.method_of("pgd_scratch", {**options, "pgd_scratch": {"q": 0.5}})[1]["q"] == 0.5
     assert realworld.row_name("pgd_scratch") != realworld.row_name("pgd")
 

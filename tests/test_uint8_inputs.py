@@ -12,8 +12,8 @@ from debiaskit.baselines.fine import fine_split
 from debiaskit.core.models import simple_convnet1
 from debiaskit.core.splits import BiasedSplit
 from debiaskit.core.training import TrainConfig, evaluate, predict
-from debiaskit.pgd import debias, denoise, denoise_split, score_samples
-from debiaskit.pgd.debias import SCORES
+from debiaskit.pgd import debias, denoise, denoise_split, pgd_settings, progress_bars, scorer
+from debiaskit.pgd.scorers import SCORE_NAMES
 
 CFG = TrainConfig(epochs=1, batch_size=16, device="cpu", seed=0)
 
@@ -51,16 +51,21 @@ def test_every_method_trains_the_same_model_from_uint8(name):
     assert _same_state(*models)
 
 
-@pytest.mark.parametrize("options", [{"variant": "published"}, {"score": "pgd", "k": 20, "lam": 1.0},
-                                     {"score": "pgd", "k": 20, "lam": 1.0, "params": "all"}])
-def test_pgd_debias_and_scores_from_uint8(options):
+@pytest.mark.parametrize("preset", [pgd_settings("published"), pgd_settings("draft", k=20, lam=1.0),
+                                    pgd_settings("draft", k=20, lam=1.0, params="all")])
+def test_pgd_debias_and_scores_from_uint8(preset):
     as_uint8, as_float = _pair()
-    outs = [debias(_model_fn, split, CFG, CFG, progress=False, **options) for split in (as_uint8, as_float)]
+    with progress_bars(False):
+        outs = [debias(_model_fn, split, biased_cfg=CFG, debiased_cfg=CFG, preset=preset)
+                for split in (as_uint8, as_float)]
     assert torch.equal(outs[0].p_s, outs[1].p_s) and _same_state(outs[0].debiased, outs[1].debiased)
     model = outs[1].biased
-    for score in SCORES:
-        (pa, _, _), (pb, _, _) = (score_samples(model, s.x, s.y, score=score, k=20) for s in (as_uint8, as_float))
-        assert torch.equal(pa, pb), score
+    for name in SCORE_NAMES:
+        score = pgd_settings("draft", score=name).score
+        a, b = (score(model, s) for s in (as_uint8, as_float))
+        same = torch.equal(a.log_s, b.log_s) if name == "pgd" else torch.equal(a, b)
+        assert same, name
+    assert scorer("pgd") == pgd_settings("draft").score
 
 
 def test_denoise_fine_predict_and_evaluate_from_uint8():

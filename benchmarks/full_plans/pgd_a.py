@@ -117,10 +117,10 @@ def _suite_method(method: str, options: dict | None, shape, n: int, epochs: int,
         bcfg = options.get("biased_cfg") or {}
         b_ep = int(bcfg.get("epochs", epochs)) if isinstance(bcfg, dict) else epochs
         b_b = int(bcfg.get("batch_size", batch)) if isinstance(bcfg, dict) else batch
-        variant = options.get("variant", "draft")
+        variant = options.get("preset", "draft")
         pub = variant == "published"
         return [tr(ARCH, "gce", n, f"{where}: PGD's GCE-biased model (raw mini-batches)", ep=b_ep, b=b_b),
-                tr(ARCH, "pgd", n, f"{where}: PGD de-biased ({variant} variant" +
+                tr(ARCH, "pgd", n, f"{where}: PGD de-biased ({variant} preset" +
                    (": with-replacement sampling by last-layer gradient norm, started from the GCE model)" if pub
                     else ": Algorithm 1 resampling)"))]
     raise ValueError(f"unknown suite method {method!r}")

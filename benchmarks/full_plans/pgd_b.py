@@ -3,7 +3,7 @@
 
 One ``plan_<notebook>(params) -> list[Training]`` per notebook; ``params`` is the notebook's ``parameters`` cell
 merged (shallowly, as ``debiaskit.companion.reproduce.run_parameters`` does) with the ``full`` profile of its artifacts in
-papers.yaml (Table 1 also takes its ``spot`` profile). Every count and size comes from ``params``.
+papers.yaml (or a selection of it: one cell of Table 1). Every count and size comes from ``params``.
 
 Where the numbers come from (read from the library and the notebooks):
 
@@ -27,7 +27,7 @@ Where the numbers come from (read from the library and the notebooks):
   entry, about twice Vanilla's step cost). PGD: the GCE-biased model (``"gce"``; ``cfg`` without augmentation
   unless a ``biased_cfg`` is passed), a closed-form last-layer gradient scoring of the training set (``"other"``,
   one forward pass for the published variant, two for the draft's k-dominant gradients), the de-biased model
-  (``"pgd"``). PGD's GCE model is not cached apart from the PGD result (``debias(cache=False)``), so every PGD run
+  (``"pgd"``). PGD's GCE model is not cached apart from the PGD result (no ``share_biased`` option), so every PGD run
   trains its own. REPAIR: the weight-learning min-max phase on all N images, then REPAIR-S retrains a fresh model
   on the resampled set, whose size (sum of the learned weights) is only known after the run: N is listed as its
   upper bound. AFLite: features from the notebook's Vanilla (``features="vanilla"``; counted once) or from a
@@ -149,7 +149,7 @@ def method_entries(method: str, options: dict | None, arch: str, shape, n: int, 
         return [t(method, n, epochs, batch, JOINT[method])]
     if method == "pgd":
         b_ep, b_bs = biased or (epochs, batch)
-        published = o.get("variant", "draft") == "published"
+        published = o.get("preset", "draft") == "published"
         score = o.get("score") or ("gradnorm" if published else "pgd")
         out = []
         if o.get("denoise_cfg") is not None:

@@ -49,7 +49,7 @@ method_options = {
     "learned_mixin": {"gate_init": -4.0, "entropy_weight": 0.0},
     "lff": {"ema": 0.7},
     "aflite": {"features": "vanilla", "num_partitions": 8, "slice_size": 0.1, "target_fraction": 0.2},
-    "pgd": {"variant": "published"},
+    "pgd": {"preset": "published"},
 }
 matrix_methods = ["vanilla", "lff", "repair", "pgd"]
 data_root = None

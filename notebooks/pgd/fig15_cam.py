@@ -46,7 +46,7 @@ n_train = 8000
 n_test = 2000
 train_settings = {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]}
 methods = ["vanilla", "lff", "repair", "pgd"]
-method_options = {"lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
+method_options = {"lff": {"ema": 0.7}, "pgd": {"preset": "published"}}
 examples = 4
 data_root = None
 

@@ -60,7 +60,7 @@ train_settings = {
     "watermarked_mnist": {"epochs": 3, "lr": 0.02, "momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},
 }
 methods = ["vanilla", "rebias", "lff", "repair", "pgd"]
-method_options = {"lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
+method_options = {"lff": {"ema": 0.7}, "pgd": {"preset": "published"}}
 fine_zeta = 0.5
 workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None

@@ -53,7 +53,7 @@ seeds = [0]
 bias_ratios = [0.995]
 difficulties = {"table5": [0.0001], "table6": [8], "table7": [None]}
 methods = ["vanilla", "lff", "repair", "pgd"]
-method_options = {"learned_mixin": {"gate_init": -4.0}, "lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
+method_options = {"learned_mixin": {"gate_init": -4.0}, "lff": {"ema": 0.7}, "pgd": {"preset": "published"}}
 base_settings = {
     "colored_mnist": {"momentum": 0.9, "batch_size": 128, "lr_decay": 0.001, "lr_milestones": [0.67]},
     "watermarked_mnist": {"momentum": 0.9, "batch_size": 64, "lr_decay": 0.001, "lr_milestones": [0.67]},

@@ -58,7 +58,7 @@ train_settings = {
     "imagenet9": {"epochs": 5, "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005, "batch_size": 64, "lr_decay": 0.1, "lr_milestones": [0.6]},
 }
 methods = ["vanilla", "lff", "repair", "pgd", "pgd_scratch"]  # pgd_scratch: PGD with f_d not started from f_b (a variant)
-method_options = {"lff": {"ema": 0.7}, "pgd": {"variant": "published"}}
+method_options = {"lff": {"ema": 0.7}, "pgd": {"preset": "published"}}
 workers = "auto"  # processes training models at once: auto is one per CPU core (1 on a GPU), 1 trains in this kernel
 data_root = None
 

@@ -64,7 +64,7 @@ from debiaskit.companion.plotting import image_grid, use_style
 from debiaskit.core.splits import BiasedSplit
 from debiaskit.core.training import TrainConfig, evaluate
 from debiaskit.data.sources import load_fashion_mnist
-from debiaskit.pgd import debias
+from debiaskit.pgd import debias, progress_bars
 
 use_style()
 run = start("pgd/tutorial", globals())
@@ -114,7 +114,8 @@ plt.show()
 # %% [markdown]
 # ## 2. A model of our own
 # Any `nn.Module` that returns `[batch, classes]` logits works. PGD's default scores use the per-sample gradients
-# of the last `nn.Linear` layer in closed form, so end the network in one (or pass `params="all"` to `debias`).
+# of the last `nn.Linear` layer in closed form, so end the network in one (or give `debias` the preset
+# `pgd_settings("draft", method="vmap")`: per-sample gradients through `torch.func`).
 # The methods build several networks (a biased one, a de-biased one), so they take a *factory*: the class
 # itself, or a function that returns a fresh network.
 
@@ -141,13 +142,17 @@ cfg
 # %% [markdown]
 # ## 3. Vanilla, PGD and two compared methods
 # `run_method(name, model_fn, data, cfg)` trains any compared method (`COMPARED_METHODS` lists them; none sees
-# the bias labels). `debias(model_fn, data, biased_cfg, debiased_cfg)` runs PGD and also returns its biased
-# model, its sampling probabilities `p_s` and its diagnostics.
+# the bias labels). `debias(model_fn, data, biased_cfg=..., debiased_cfg=..., preset="draft")` runs PGD (the
+# draft's Algorithm 2; `preset="published"` is the ICLR 2023 version) and also returns its biased model, its
+# sampling probabilities `p_s` and its diagnostics. Its steps are public too, for a biased model or scores of
+# your own: `train_biased`, a scorer such as `GradientScore(k=100)`, `sampling_distribution`, `train_debiased`.
+# Progress bars are switched off around a block with `progress_bars(False)`.
 
 # %%
 models = {"vanilla": run_method("vanilla", model_fn, train_split, cfg, progress=False).model}
-pgd_out = debias(model_fn, train_split, biased_cfg={**cfg.to_dict(), "augment": False}, debiased_cfg=cfg,
-                 progress=False)
+with progress_bars(False):
+    pgd_out = debias(model_fn, train_split, biased_cfg={**cfg.to_dict(), "augment": False}, debiased_cfg=cfg,
+                     preset="draft")
 models["pgd"] = pgd_out.debiased
 for name in methods:
     models[name] = run_method(name, model_fn, train_split, cfg, progress=False).model

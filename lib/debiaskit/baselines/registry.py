@@ -40,7 +40,7 @@ class ComparedMethod:
         params = inspect.signature(self.fit).parameters
         extra = [p for p, v in params.items() if p not in COMMON_ARGUMENTS and v.kind is not inspect.Parameter.VAR_KEYWORD]
         if any(v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values()):
-            extra.append("**options of debiaskit.pgd.debias")
+            extra.append("**changes of debiaskit.pgd.pgd_settings (k, lam, score, sampler, init_from_biased, ...)")
         return extra
 
 

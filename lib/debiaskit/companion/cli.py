@@ -24,8 +24,8 @@ from debiaskit.companion.notebook_params import NotebookParameterError
 from debiaskit.core.io import atomic_write_json, atomic_write_text
 
 README_START, README_END = "<!-- artifacts:start -->", "<!-- artifacts:end -->"
-PROFILE_HELP = ("the profile of papers.yaml to use (default: %(default)s; papers.yaml's are usually quick, ci, full, "
-                "spot and spot_code; `debiaskit list` shows each artifact's)")
+PROFILE_HELP = ("the profile of papers.yaml to use (default: %(default)s; papers.yaml's are quick, ci and full; "
+                "`debiaskit list` shows each artifact's)")
 
 
 class UsageError(Exception):
@@ -261,6 +261,26 @@ def cmd_nbval_prepare(args) -> int:
     return 0
 
 
+def _campaign_doc() -> tuple[str, str]:
+    from debiaskit.companion import campaign
+
+    parts = campaign.__doc__.split("\n\n")
+    return parts[0], parts[-1]
+
+
+def _campaign_arguments(parser: argparse.ArgumentParser) -> None:
+    from debiaskit.companion.campaign import add_arguments
+
+    add_arguments(parser)
+
+
+def cmd_campaign(args) -> int:
+    from debiaskit.companion.campaign import run_from_arguments
+
+    root = Path(args.manifest).resolve().parent if args.manifest else None
+    return run_from_arguments(args, root=root)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="debiaskit", description=__doc__.split("\n")[0])
     parser.add_argument("--manifest", help="path to papers.yaml (default: the enclosing checkout's)")
@@ -287,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--print", action="store_true",
                      help="print the whole markdown report (default: a short summary; the files are written either way)")
     rep.set_defaults(func=cmd_report, parser=rep)
+    cp = sub.add_parser("campaign", help="measure the full profile's next cells within a time limit (no Jupyter needed)",
+                        description=_campaign_doc()[0], epilog=_campaign_doc()[1],
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _campaign_arguments(cp)
+    cp.set_defaults(func=cmd_campaign, parser=cp)
     nv = sub.add_parser("nbval-prepare", help="write every notebook with a profile's parameters, for nbval")
     nv.add_argument("--profile", default="ci", help=PROFILE_HELP)
     nv.add_argument("--out", help="output folder (default: build/nbval)")

@@ -22,6 +22,8 @@ CLAIM_KEYS = {"id", "text", "check", "tolerance", "profiles"}
 PAPER_VALUE_KEYS = {"source", "values", "unit", "std"}
 KINDS = {"figure", "table"}
 REQUIRED_PROFILES = ("quick", "full")
+CAMPAIGN_KEYS = {"artifact", "select", "settings", "note"}
+CAMPAIGN_SELECT = ("datasets", "bias_ratios", "seeds", "methods")
 
 
 class ManifestError(ValueError):
@@ -77,6 +79,8 @@ class Paper:
 class Manifest:
     root: Path
     papers: list[Paper]
+    campaign: list[dict] = field(default_factory=list)
+    """The full-profile cells to measure first, in order (:mod:`debiaskit.companion.campaign`)."""
 
     @property
     def artifacts(self) -> list[Artifact]:
@@ -255,7 +259,7 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
     if not isinstance(raw, dict) or not isinstance(raw.get("papers"), list):
         raise ManifestError(f"{path}: the top level must be a mapping with a list under 'papers'")
     errors: list[str] = []
-    _unknown(str(path.name), raw, {"papers"}, errors)
+    _unknown(str(path.name), raw, {"papers", "campaign"}, errors)
     papers, seen = [], set()
     for i, p in enumerate(raw["papers"]):
         where = f"papers[{i}]"
@@ -293,6 +297,37 @@ def load_manifest(path: str | Path | None = None) -> Manifest:
             errors.append(f"{where}.notebooks: {path.relative_to(root)} makes none of the paper's artifacts")
         papers.append(Paper(str(p["id"]), str(p.get("title", "")), list(p.get("authors") or []),
                             str(p.get("venue", "")), p.get("arxiv"), str(p.get("document", "")), arts))
+    campaign = _campaign(raw.get("campaign") or [], {a.id: a for p in papers for a in p.artifacts}, errors)
     if errors:
         raise ManifestError(f"{path} has {len(errors)} problem(s):\n  - " + "\n  - ".join(errors))
-    return Manifest(root=root, papers=papers)
+    return Manifest(root=root, papers=papers, campaign=campaign)
+
+
+def _campaign(raw: list, artifacts: dict[str, Artifact], errors: list[str]) -> list[dict]:
+    """The ``campaign`` list: entries ``{artifact, select, settings, note}`` naming an artifact with a full profile,
+    ``select`` narrowing its lists (:data:`CAMPAIGN_SELECT`) and ``settings`` changing a data set's training settings."""
+    if not isinstance(raw, list):
+        errors.append("campaign: must be a list of entries {artifact, select, settings, note}")
+        return []
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"campaign[{i}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be a mapping")
+            continue
+        _unknown(where, entry, CAMPAIGN_KEYS, errors)
+        art = artifacts.get(entry.get("artifact"))
+        if art is None or "full" not in art.profiles:
+            errors.append(f"{where}: artifact {entry.get('artifact')!r} is not an artifact with a full profile")
+            continue
+        select = entry.get("select") or {}
+        if not isinstance(select, dict) or set(select) - set(CAMPAIGN_SELECT) or \
+                not all(isinstance(v, list) for v in select.values()):
+            errors.append(f"{where}.select: must map some of {list(CAMPAIGN_SELECT)} to lists, got {select!r}")
+            continue
+        settings = entry.get("settings") or {}
+        if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
+            errors.append(f"{where}.settings: must map data set names to training settings, got {settings!r}")
+            continue
+        out.append({"artifact": art.id, "select": select, "settings": settings, "note": str(entry.get("note", ""))})
+    return out

@@ -3,15 +3,13 @@ state it, so that a drift of the full protocol from the draft shows up as a fail
 
 The canonical full protocol of a controlled benchmark is the full profile of ``pgd/table1`` (its
 ``train_settings`` per data set and ``method_options``); the GCE parameter q and the dimension size K are the
-values PGD runs with under that profile: :func:`debiaskit.pgd.debias`'s defaults unless the profile's
+values PGD runs with under that profile: the draft preset's (:data:`debiaskit.pgd.presets.DRAFT`) unless the profile's
 ``method_options`` for ``pgd`` set them. The real-world columns (BAR, CelebA, ImageNet/ImageNet-A) come from
 the full profile the four real-world tables share (notebooks/pgd/realworld_tables.py), read from
 ``pgd/table10`` (BAR), ``pgd/table8`` (CelebA) and ``pgd/table9`` (ImageNet-9).
 """
 
 from __future__ import annotations
-
-import inspect
 
 from debiaskit.companion.manifest import Manifest
 
@@ -27,11 +25,10 @@ NETWORKS = {"colored_mnist": "Simple ConvNet-1", "watermarked_mnist": "Simple Co
 
 
 def pgd_defaults() -> dict[str, float]:
-    """q and K of :func:`debiaskit.pgd.debias` when a profile does not set them."""
-    from debiaskit.pgd import debias
+    """q and K of PGD's draft preset (:data:`debiaskit.pgd.presets.DRAFT`) when a profile does not set them."""
+    from debiaskit.pgd import DRAFT
 
-    params = inspect.signature(debias).parameters
-    return {"gce_q": params["q"].default, "k": params["k"].default}
+    return {"gce_q": DRAFT.q, "k": DRAFT.score.k}
 
 
 def full_protocol(manifest: Manifest) -> dict[str, dict]:
@@ -50,7 +47,7 @@ def full_protocol(manifest: Manifest) -> dict[str, dict]:
                                     for k, v in (profile.get("method_options") or {}).get("pgd", {}).items()}}
         cells = {row: settings.get(row) for row in ROWS[:7]}
         cells["gce_q"] = pgd["gce_q"]
-        cells["k"] = None if pgd.get("variant") == "published" else pgd["k"]
+        cells["k"] = None if pgd.get("preset") == "published" else pgd["k"]
         cells["network"] = NETWORKS.get(dataset) or ("Pretrained ResNet-18" if profile.get("pretrained") is True
                                                      else "ResNet-18 (from scratch)")
         out[key] = cells

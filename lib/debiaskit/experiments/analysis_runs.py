@@ -7,7 +7,10 @@ probabilities (Algorithm 1), loss weights (the adjusting objective), the startin
 * :func:`biased_model` -- Algorithm 2, step 1 (GCE, or CE for the "impact of GCE" study);
 * :func:`debiased_model` -- Algorithm 2, step 3 for given per-sample weights: ``"resample"`` draws
   mini-batches with Algorithm 1 (or the published with-replacement sampler), ``"reweight"`` is
-  Appendix H's adjusting objective (CE weighted by p / mean p);
+  Appendix H's adjusting objective (CE weighted by p / mean p).
+
+Both are PGD's own steps (:func:`debiaskit.pgd.train_biased`, :func:`debiaskit.pgd.train_debiased`) with the model
+cache around them.
 
 Any compared method's model (Vanilla, LfF, ..., PGD) comes from :func:`debiaskit.experiments.runs.trained_model`,
 the one function every notebook uses for it.
@@ -33,6 +36,7 @@ from debiaskit.experiments.runs import model_factory
 
 DEBIAS_MODES = ("resample", "reweight")
 SAMPLERS = ("rejection", "published")
+"""The samplers the analyses use (:data:`debiaskit.pgd.stages.SAMPLERS` has one more)."""
 BIASED_LOSSES = ("gce", "ce")
 
 
@@ -61,13 +65,17 @@ def biased_model(bench: BiasedBenchmark, cfg: TrainConfig, loss: str = "gce", q:
 
     if loss not in BIASED_LOSSES:
         raise ValueError(f"loss must be one of {BIASED_LOSSES}, got {loss!r}")
-    objective = pgd.gce_objective(q) if loss == "gce" else cross_entropy
     config = {"stage": "analysis-biased", "loss": loss, "q": q if loss == "gce" else None, "model": model,
               "data": bench.meta, "train": cfg.to_dict()}
-    net, _ = cached_model(config, model_factory(bench, cfg.seed, model),
-                          lambda m: train(m, bench.train, cfg, objective=objective, progress=progress,
-                                          desc=f"biased ({loss}) {bench.name}"),
-                          trains=(train, pgd.gce_objective, *DATA))
+
+    def fit(net: nn.Module) -> None:
+        with pgd.progress_bars(progress):
+            if loss == "gce":
+                pgd.train_biased(net, bench.train, cfg=cfg, q=q)
+            else:
+                train(net, bench.train, cfg, objective=cross_entropy, progress=progress, desc=f"biased (ce) {bench.name}")
+
+    net, _ = cached_model(config, model_factory(bench, cfg.seed, model), fit, trains=(pgd.train_biased, *DATA))
     return net.eval()
 
 
@@ -102,16 +110,10 @@ def debiased_model(bench: BiasedBenchmark, cfg: TrainConfig, weights: torch.Tens
         return model_factory(bench, cfg.seed, model)()
 
     def fit(net: nn.Module) -> None:
-        if mode == "reweight":
-            train(net, bench.train, cfg, objective=pgd.adjusting_objective(p), progress=progress, desc=desc)
-        elif sampler == "rejection":
-            train(net, bench.train, cfg, sampler=pgd.rejection_sampler(p, cfg.batch_size, seed=cfg.seed),
-                  progress=progress, desc=desc)
-        else:
-            train(net, bench.train, cfg, sampler=pgd.published_sampler(p, cfg.batch_size, seed=cfg.seed),
-                  progress=progress, desc=desc)
+        with pgd.progress_bars(progress):
+            pgd.train_debiased(net, bench.train, p, cfg=cfg, sampler=sampler, objective=mode)
 
-    net, _ = cached_model(config, build, fit, trains=(train, pgd.samplers, pgd.losses, pgd.probability, *DATA))
+    net, _ = cached_model(config, build, fit, trains=(pgd.train_debiased, *DATA))
     return net.eval()
 
 

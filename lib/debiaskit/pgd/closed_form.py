@@ -43,8 +43,9 @@ def features_and_logits(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor
     h, z = seen["h"], seen["z"]
     if h.dim() != 2 or (out is not z and not torch.equal(out, z)):
         raise ValueError("the model's output is not the last linear layer's output on [B, D] features (e.g. it ends "
-                         "in log_softmax), so the closed form of the last-layer gradients does not apply: pass params='all' to "
-                         "debiaskit.pgd.debias / score_samples (per-sample gradients through torch.func), or "
+                         "in log_softmax), so the closed form of the last-layer gradients does not apply (nor the published "
+                         "gradient-norm score): score with GradientScore(method='vmap') (per-sample gradients "
+                         "through torch.func; in debias: preset=pgd_settings('draft', method='vmap')), or pass "
                          "method='vmap' to topk_per_sample_grads")
     return h, z
 

@@ -29,7 +29,8 @@ fits perfectly gets the largest magnitude score of its class)."""
 
 @dataclass
 class PGDScores:
-    """Per-sample log scores and the per-class vMF fits behind them (all float64, CPU)."""
+    """Per-sample log scores and the per-class vMF fits behind them (all float64, CPU), and the gradient
+    coordinates they were computed on."""
 
     log_m: torch.Tensor
     log_d: torch.Tensor
@@ -39,6 +40,8 @@ class PGDScores:
     kappa: dict[int, float] = field(default_factory=dict)
     mean_direction: dict[int, torch.Tensor] = field(default_factory=dict)
     resultant: dict[int, float] = field(default_factory=dict)
+    coordinates: list[tuple[str, int]] = field(default_factory=list)
+    """The gradient coordinates the scores were computed on (``(parameter, index)``; empty when not known)."""
 
 
 def _check(grads: torch.Tensor, y: torch.Tensor) -> None:

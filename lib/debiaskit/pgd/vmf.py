@@ -19,6 +19,8 @@ from scipy import special
 
 MAX_KAPPA = 1e10
 """Cap on kappa: r = 1 (one sample, or identical directions) has an infinite MLE."""
+KAPPA_METHODS = ("banerjee", "exact")
+"""Estimators of the concentration kappa (:func:`vmf_fit`): Banerjee et al.'s closed form, or Newton's MLE."""
 
 
 def _debye_log_iv(nu: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -112,8 +114,8 @@ def vmf_fit(v: torch.Tensor, kappa_method: str = "banerjee", max_kappa: float = 
     kappa = r * (d - r * r) / (1.0 - r * r)
     if kappa_method == "exact":
         kappa = _newton_kappa(d, r, kappa)
-    elif kappa_method != "banerjee":
-        raise ValueError(f"kappa_method must be 'banerjee' or 'exact', got {kappa_method!r}")
+    elif kappa_method not in KAPPA_METHODS:
+        raise ValueError(f"kappa_method must be one of {KAPPA_METHODS}, got {kappa_method!r}")
     return mu, float(min(kappa, max_kappa)), r
 
 

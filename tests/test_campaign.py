@@ -1,0 +1,143 @@
+"""Full-profile cells: the store (kept across settings, assembled into the artifact's values, code changes marked), the
+campaign end to end at toy size (cells written as they finish, shown in the report as measured with their device),
+its time limit, and its door checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, needs_mnist
+
+from debiaskit.companion import cells as store
+from debiaskit.companion.campaign import main as campaign_main
+from debiaskit.companion.campaign import plan_campaign, run_campaign
+from debiaskit.companion.manifest import ManifestError, load_manifest
+from debiaskit.experiments.cells import Table1Cell, table1_grid, table1_settings
+
+PARAMS = {"datasets": ["colored_mnist"], "bias_ratios": [0.99], "seeds": [0, 1], "methods": ["vanilla", "pgd"],
+          "train_settings": {"colored_mnist": {"epochs": 1, "lr": 0.05}}, "method_options": {"pgd": {"preset": "published"}},
+          "n_train": {"colored_mnist": 300}, "n_test": 200, "difficulty": {"colored_mnist": 0.0001}, "sources": {}}
+
+
+def _write(root: Path, cell: Table1Cell, values: dict, settings: dict | None = None, code: dict | None = None) -> Path:
+    return store.write_cell(root, "pgd/table1", cell, settings or table1_settings(PARAMS, cell), values, seconds=60.0,
+                            device="cpu: test", commit="abc1234", code=code)
+
+
+def test_cells_are_kept_per_settings_and_assembled_as_means_over_the_seeds_measured(tmp_path):
+    grid = table1_grid(PARAMS)
+    assert [c.key for c in grid] == ["cm99_s0_vanilla", "cm99_s0_pgd", "cm99_s1_vanilla", "cm99_s1_pgd"]  # seed by seed
+    _write(tmp_path, grid[0], {"val": 90.0, "major": 99.0, "minor": 10.0})
+    _write(tmp_path, grid[2], {"val": 92.0, "major": 97.0, "minor": 20.0})
+    other = table1_settings(PARAMS, grid[1])
+    other["train"] = {**other["train"], "lr": 0.01}  # another schedule: kept beside, not counted
+    _write(tmp_path, grid[1], {"val": 50.0, "major": 50.0, "minor": 50.0}, settings=other)
+    records = store.load_cells(tmp_path, "pgd/table1")
+    assert len(records) == 3 and all(r["file"].startswith("figures/cells/pgd/table1/cm99_s") for r in records)
+    values, seeds = store.assemble(records, PARAMS)
+    assert values == {"cm99_vanilla_val": 91.0, "cm99_vanilla_major": 98.0, "cm99_vanilla_minor": 15.0}  # no pgd: never
+    assert seeds["cm99_vanilla_minor"] == 2 and statistics.fmean([10.0, 20.0]) == 15.0  # measured today's settings
+    table = store.cell_table(records, PARAMS, {"cm99_pgd_minor": 97.76}, {"cm99_pgd_minor": 0.36}, current_code={})
+    labels = {(r["cell"], r["counted"]): r["settings"] for r in table}
+    assert labels[("cm99_s0_vanilla", True)] == "the full profile's" and labels[("cm99_s0_pgd", False)] == "other: lr 0.01"
+    assert {p.name for p in store.cell_dir(tmp_path, "pgd/table1").iterdir()} == {
+        Path(r["file"]).name for r in records}  # one file per cell and settings
+
+
+def test_a_cell_records_the_code_it_ran_and_is_marked_when_that_code_changes(tmp_path):
+    code = store.package_hashes()
+    assert "pgd/debias.py" in code and "companion/cells.py" in code  # every module, read from the files alone
+    cell = Table1Cell("colored_mnist", 0.99, 0, "vanilla")
+    _write(tmp_path, cell, {"val": 1.0, "major": 2.0, "minor": 3.0}, code=code)
+    (record,) = store.load_cells(tmp_path, "pgd/table1")
+    assert store.code_changed(record, code) == []
+    changed = {**code, "pgd/debias.py": "edited", "rrclarc/cav.py": "edited"}  # only its own closure counts
+    assert store.code_changed(record, changed) == ["pgd/debias.py"]
+    record["provenance"]["code"] = None
+    assert store.code_changed(record) == ["recorded before code fingerprints"]
+
+
+def test_a_file_that_is_not_a_cell_is_named(tmp_path):
+    folder = store.cell_dir(tmp_path, "pgd/table1")
+    folder.mkdir(parents=True)
+    (folder / "junk.json").write_text(json.dumps({"values": {}}))
+    with pytest.raises(ValueError, match="junk.json is not a cell record"):
+        store.load_cells(tmp_path, "pgd/table1")
+
+
+@pytest.fixture
+def toy_root(tmp_path, monkeypatch):
+    """A checkout whose Table 1 full profile is toy-sized (300 images, one epoch) and whose campaign is CM 99%,
+    seed 0, Vanilla and PGD; its own model cache."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("*.ipynb"))
+    doc = yaml.safe_load((ROOT / "papers.yaml").read_text())
+    for paper in doc["papers"]:
+        for nb in paper.get("notebooks") or []:
+            if nb["path"] == "notebooks/pgd/table1_controlled.py":
+                full = nb["profiles"]["full"]
+                full.update(n_train={"colored_mnist": 300}, n_test=200, seeds=[0])
+                full["train_settings"]["colored_mnist"].update(epochs=1, batch_size=64)
+    doc["campaign"] = [{"artifact": "pgd/table1", "select": {"datasets": ["colored_mnist"], "bias_ratios": [0.99],
+                                                            "methods": ["vanilla", "pgd"]}, "note": "toy"}]
+    (tmp_path / "papers.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    monkeypatch.setenv("DEBIASKIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@needs_mnist
+def test_the_campaign_stores_each_cell_and_the_report_shows_it_measured_with_its_device(toy_root):
+    from debiaskit.companion.report import build_report, to_markdown
+
+    manifest = load_manifest(toy_root / "papers.yaml")
+    assert [p.cell.key for p in plan_campaign(manifest)] == ["cm99_s0_vanilla", "cm99_s0_pgd"]
+    said: list[str] = []
+    summary = run_campaign(toy_root, minutes=5, workers=1, threads=1, say=said.append)
+    assert summary["errors"] == [] and len(summary["stored"]) == 2 and summary["left"] == 0, said
+    assert plan_campaign(load_manifest(toy_root / "papers.yaml")) == []  # measured: nothing left to do
+    records = store.load_cells(toy_root, "pgd/table1")
+    assert {r["key"] for r in records} == {"cm99_s0_vanilla", "cm99_s0_pgd"}
+    assert all(r["provenance"]["device"].startswith("cpu: ") and r["provenance"]["seconds"] > 0 for r in records)
+    report = build_report(load_manifest(toy_root / "papers.yaml"))
+    measured = [c for c in report["protocol_cells"] if c["counted"]]
+    assert {c["value"] for c in measured} == {f"cm99_{m}_{k}" for m in ("vanilla", "pgd") for k in ("val", "major", "minor")}
+    assert all(c["device"].startswith("cpu: ") and c["code_changed"] == [] for c in measured)
+    coverage = {c["artifact"]: c["measured"] for c in report["fidelity"]["coverage"]}
+    assert coverage["pgd/table1"] == 6 and report["fidelity"]["protocol"]["n"] == 6
+    claims = {c["id"]: c["status"] for c in report["protocol_claims"]}
+    assert claims["protocol-pgd-beats-vanilla"] in ("held", "failed") and claims["protocol-cm99-pgd-best-minority"] == "not run"
+    md = to_markdown(report)
+    assert md.index("## Fidelity to the paper") < md.index("## Measured with the paper's own protocol")
+    assert "`pgd/table1` 6 of 216 values" in md and "| cm99_s0_pgd | cm99_pgd_minor |" in md
+
+
+@needs_mnist
+def test_at_the_limit_running_cells_stop_and_nothing_is_stored_for_them(toy_root):
+    doc = yaml.safe_load((toy_root / "papers.yaml").read_text())
+    for paper in doc["papers"]:
+        for nb in paper.get("notebooks") or []:
+            if nb["path"] == "notebooks/pgd/table1_controlled.py":
+                nb["profiles"]["full"]["n_train"] = {"colored_mnist": 20000}
+                nb["profiles"]["full"]["train_settings"]["colored_mnist"]["epochs"] = 20
+    (toy_root / "papers.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    summary = run_campaign(toy_root, minutes=0.5, workers=1, threads=1, cells=["cm99_s0_vanilla"], say=lambda s: None)
+    assert summary["stopped"] == ["cm99_s0_vanilla"] and summary["stored"] == []
+    assert store.load_cells(toy_root, "pgd/table1") == []
+
+
+def test_the_campaign_list_and_the_command_line_are_checked_at_the_door(tmp_path, capsys):
+    doc = yaml.safe_load((ROOT / "papers.yaml").read_text())
+    doc["campaign"] = [{"artifact": "pgd/table1", "select": {"ratios": [0.99]}},
+                       {"artifact": "pgd/nope"}]
+    (tmp_path / "papers.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("*.ipynb"))
+    with pytest.raises(ManifestError, match=r"(?s)campaign\[0\].select: must map some of .*campaign\[1\]: artifact .pgd/nope."):
+        load_manifest(tmp_path / "papers.yaml")
+    assert campaign_main(["--minutes", "0"]) == 2
+    assert "--minutes must be positive, got 0" in capsys.readouterr().err
+    assert campaign_main(["--minutes", "1", "--set", "epochs"]) == 2
+    assert "expected NAME=VALUE" in capsys.readouterr().err
