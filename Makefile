@@ -12,7 +12,7 @@ JOBS ?= 2
 # warning fails it. -E re-reads every page, so that a warning is reported on every run, not only on the first.
 DOCS_BUILD := $(BIN)/sphinx-build -E -W --keep-going -q -b html docs build/docs
 
-.PHONY: setup reproduce test unit docs notebooks report clean
+.PHONY: setup reproduce test unit docs notebooks report clean campaign-data
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
@@ -41,6 +41,11 @@ unit: $(STAMP)
 
 docs: $(STAMP)
 	$(DOCS_BUILD)
+
+# What `debiaskit campaign` needs on another machine, inside the checkout (build/ is ignored; the device tool carries
+# it): MNIST's four .gz files, 12 MB. There: DEBIASKIT_DATA=build/data python -m debiaskit.companion.campaign ...
+campaign-data:
+	mkdir -p build/data/MNIST && cp -r "$(DEBIASKIT_DATA)/MNIST/raw" build/data/MNIST/
 
 clean:
 	rm -rf build

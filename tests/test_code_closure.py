@@ -144,3 +144,26 @@ def test_the_import_contract_holds():
     proc = subprocess.run([lint, "--no-cache", "--config", str(ROOT / "pyproject.toml")], cwd=ROOT / "lib",
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_the_import_graph_read_from_the_syntax_trees_is_grimps():
+    """The package's own import graph (no library needed where the campaign runs) against grimp's, module by module:
+    the same direct imports, so the same closures and fingerprints."""
+    grimp = pytest.importorskip("grimp")
+    from debiaskit.experiments import code_closure
+
+    theirs = grimp.build_graph("debiaskit", cache_dir=None)
+    ours = code_closure._graph()
+    assert set(ours) == set(theirs.modules)
+    assert {m: ours[m] for m in ours} == {m: set(theirs.find_modules_directly_imported_by(m)) for m in ours}
+
+
+def test_relative_imports_resolve_against_the_module_s_package():
+    from debiaskit.experiments.code_closure import direct_imports
+
+    known = {"debiaskit", "debiaskit.pgd", "debiaskit.pgd.scores", "debiaskit.pgd.vmf", "debiaskit.core"}
+    assert direct_imports("debiaskit.pgd.scores", "from .vmf import fit\nfrom .. import core", known) == {
+        "debiaskit.pgd.vmf", "debiaskit.core"}
+    assert direct_imports("debiaskit.pgd", "from . import scores", known, is_package=True) == {"debiaskit.pgd.scores"}
+    assert direct_imports("debiaskit.pgd.vmf", "def f():\n    import debiaskit.pgd.scores\n", known) == {
+        "debiaskit.pgd.scores"}

@@ -6,9 +6,9 @@ torchvision, numpy, scipy, scikit-learn, pandas, pyyaml and tqdm but no Jupyter)
 and measures the others, ``workers`` at a time, each in a process of its own. A cell is written the moment it is done;
 at the limit the cells still running are stopped and nothing is stored for them, so nothing measured is lost.
 
-Data: the MNIST variants read ``MNIST/raw`` under the data root (``$DEBIASKIT_DATA``; about 12 MB of ``.gz`` files).
-To take them to another machine, copy that folder under an ignored folder of the checkout (``build/data/MNIST/raw``)
-and point ``$DEBIASKIT_DATA`` at ``build/data`` there.
+Data: the MNIST variants read ``MNIST/raw`` under the data root (``$DEBIASKIT_DATA``; four ``.gz`` files, 12 MB).
+To take them to another machine, ``make campaign-data`` copies them into the checkout's ignored ``build/data``; point
+``$DEBIASKIT_DATA`` at ``build/data`` there. Cartoon's cells need Cartoon Set under the data root (not offline here).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What a result depends on: the library modules reachable from its code, each hashed in a normalised form.
 
 A notebook run, or a cached model, depends on the ``debiaskit`` modules its code imports and on everything
-those import in turn (the static import closure, read from the code by ``grimp``, imports inside functions
-included), plus the ``__init__`` of every package on the way (Python runs it on import). Each module is
+those import in turn (the static import closure, read from the source files' syntax trees, imports inside
+functions included; no import graph library is needed, so the same fingerprints are computed wherever the package
+runs), plus the ``__init__`` of every package on the way (Python runs it on import). Each module is
 hashed by its syntax tree with docstrings removed, so editing prose, docstrings or comments changes no hash,
 and a change in one paper's package leaves the other papers' results alone. No list of modules is kept by hand.
 """
@@ -22,11 +23,42 @@ PACKAGE = "debiaskit"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
-@lru_cache(maxsize=1)
-def _graph():
-    import grimp
+def _module_names(package_dir: Path) -> dict[str, Path]:
+    """``{"debiaskit.pgd.debias": path}`` for every module file of the package (packages by their ``__init__``)."""
+    out = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = (PACKAGE,) + path.relative_to(package_dir).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
 
-    return grimp.build_graph(PACKAGE, cache_dir=None)
+
+def direct_imports(module: str, source: str, known: set[str], is_package: bool = False) -> set[str]:
+    """The package's modules that ``module``'s source imports anywhere (module level, functions, type checks):
+    ``import a.b`` gives ``a.b``; ``from a import b`` gives ``a.b`` when that is a module, else ``a``; relative
+    imports are resolved against ``module``'s package (``module`` itself when ``is_package``: an ``__init__``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = module.split(".")
+                anchor = parts[: len(parts) - node.level + (1 if is_package else 0)]
+                base = ".".join(anchor + ([base] if base else []))
+            subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+            found.update(subs)
+            if len(subs) < len(node.names):
+                found.add(base)
+    return {m for m in found if m in known and m != module}
+
+
+@lru_cache(maxsize=1)
+def _graph() -> dict[str, set[str]]:
+    """The package's import graph: ``{module: the package's modules it imports directly}``."""
+    files = _module_names(PACKAGE_DIR)
+    known = set(files)
+    return {m: direct_imports(m, path.read_text(), known, path.name == "__init__.py") for m, path in files.items()}
 
 
 def module_path(module: str, package_dir: Path | None = None) -> Path:
@@ -72,7 +104,7 @@ def closure(modules: Iterable[str]) -> list[str]:
     """Every ``debiaskit`` module that importing ``modules`` runs: their static import closure, with the package
     ``__init__`` of each module on the way, sorted."""
     graph = _graph()
-    known = graph.modules
+    known = set(graph)
     todo = [m for name in modules for m in _with_ancestors(name) if m in known]
     seen: set[str] = set()
     while todo:
@@ -80,8 +112,7 @@ def closure(modules: Iterable[str]) -> list[str]:
         if module in seen:
             continue
         seen.add(module)
-        todo.extend(m for up in graph.find_modules_directly_imported_by(module) for m in _with_ancestors(up)
-                    if m in known and m not in seen)
+        todo.extend(m for up in graph[module] for m in _with_ancestors(up) if m in known and m not in seen)
     return sorted(seen)
 
 
@@ -114,7 +145,7 @@ def imported_modules(source: str) -> set[str]:
         tree = ast.parse("\n".join(lines))
     except SyntaxError:
         return set()
-    known = _graph().modules
+    known = set(_graph())
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -147,4 +178,4 @@ def changed(recorded: dict[str, str] | None, current: dict[str, str]) -> list[st
 
 def package_modules(package: str) -> list[str]:
     """Every module of ``package`` (``debiaskit.data``: every data set's loader), read from the import graph."""
-    return sorted(m for m in _graph().modules if m == package or m.startswith(package + "."))
+    return sorted(m for m in _graph() if m == package or m.startswith(package + "."))
