@@ -124,7 +124,8 @@ def test_at_the_limit_running_cells_stop_and_nothing_is_stored_for_them(toy_root
                 nb["profiles"]["full"]["n_train"] = {"colored_mnist": 20000}
                 nb["profiles"]["full"]["train_settings"]["colored_mnist"]["epochs"] = 20
     (toy_root / "papers.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    summary = run_campaign(toy_root, minutes=0.5, workers=1, threads=1, cells=["cm99_s0_vanilla"], say=lambda s: None)
+    summary = run_campaign(toy_root, minutes=0.5, workers=1, threads=1, cells=["cm99_s0_vanilla"], probe=False,
+                           say=lambda s: None)  # not timed first: started, and stopped at the limit
     assert summary["stopped"] == ["cm99_s0_vanilla"] and summary["stored"] == []
     assert store.load_cells(toy_root, "pgd/table1") == []
 
@@ -141,3 +142,78 @@ def test_the_campaign_list_and_the_command_line_are_checked_at_the_door(tmp_path
     assert "--minutes must be positive, got 0" in capsys.readouterr().err
     assert campaign_main(["--minutes", "1", "--set", "epochs"]) == 2
     assert "expected NAME=VALUE" in capsys.readouterr().err
+
+
+def _record(method: str, seconds: float, device: str = "cpu: x86_64, 1 threads", seed: int = 0, lr: float = 0.05) -> dict:
+    cell = Table1Cell("colored_mnist", 0.99, seed, method)
+    settings = table1_settings(PARAMS, cell)
+    settings["train"] = {**settings["train"], "lr": lr}
+    return {"cell": cell.as_dict(), "key": cell.key, "settings": settings,
+            "provenance": {"seconds": seconds, "device": device, "finished": "2026-12-07T01:00:00Z"}}
+
+
+def test_a_cells_duration_is_measured_where_a_like_cell_ran_and_method_costs_pair_cells_of_one_device():
+    from debiaskit.companion.estimate import measured_seconds, method_costs
+
+    records = [_record("vanilla", 100.0), _record("lff", 185.0), _record("lff", 150.0, device="cpu: x86_64, 2 threads"),
+               _record("vanilla", 60.0, device="cpu: x86_64, 2 threads"), _record("lff", 400.0, seed=1),
+               _record("rubi", 999.0, lr=0.01), _record("rebias", 50.0, device="cuda: H100")]
+    # lff beside Vanilla on one device: 185/100 (1 thread) and 150/60 (2 threads); seed 1's lff has no Vanilla there
+    assert method_costs(records) == {("colored_mnist", "vanilla"): 1.0, ("colored_mnist", "lff"): statistics.median(
+        [1.85, 2.5])}
+    cell = Table1Cell("colored_mnist", 0.95, 2, "lff")  # another ratio and seed: same method, data set and settings
+    found = measured_seconds(records, cell, records[1]["settings"], "cpu: x86_64")
+    assert found.seconds == 400.0 and found.measured and found.how == "measured: cpu: x86_64, 1 threads, 2026-12-07"
+    assert measured_seconds(records, cell, records[1]["settings"], "cuda: H100") is None  # not on that device
+    rubi = Table1Cell("colored_mnist", 0.99, 0, "rubi")
+    assert measured_seconds(records, rubi, table1_settings(PARAMS, rubi), "cpu: x86_64") is None  # other lr
+
+
+def test_the_schedule_check_follows_the_campaign_order_and_skips_what_would_overrun():
+    from debiaskit.companion.estimate import cells_finishing
+
+    # two workers, 10 min: 300 s and 400 s start at once; 250 s follows the first (550 s), 700 s overruns every
+    # worker and is skipped, 100 s follows the second (500 s); an unknown cell holds its worker to the end
+    assert cells_finishing([300, 400, 250, 700, 100], 10, 2) == [True, True, True, False, True]
+    assert cells_finishing([None, 60, 60], 10, 2) == [False, True, True]
+    assert cells_finishing([None, None, 60], 10, 2) == [False, False, False]
+
+
+def test_dated_cells_are_planned_again_only_when_asked(toy_root):
+    manifest = load_manifest(toy_root / "papers.yaml")
+    cell = Table1Cell("colored_mnist", 0.99, 0, "vanilla")
+    (planned,) = [p for p in plan_campaign(manifest) if p.cell == cell]
+    store.write_cell(toy_root, "pgd/table1", cell, planned.settings, {"val": 1.0, "major": 2.0, "minor": 3.0},
+                     seconds=5.0, device="cpu: test", commit=None, code=None)  # recorded before code fingerprints
+    assert [p.cell.key for p in plan_campaign(manifest)] == ["cm99_s0_pgd"]
+    assert [p.cell.key for p in plan_campaign(manifest, dated=True)] == ["cm99_s0_vanilla", "cm99_s0_pgd"]
+    store.write_cell(toy_root, "pgd/table1", cell, planned.settings, {"val": 1.0, "major": 2.0, "minor": 3.0},
+                     seconds=5.0, device="cpu: test", commit=None, code=store.package_hashes())  # measured again
+    assert [p.cell.key for p in plan_campaign(manifest, dated=True)] == ["cm99_s0_pgd"]
+
+
+@needs_mnist
+def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estimated_from_a_probe(toy_root, capsys):
+    from debiaskit.companion.campaign import print_plan
+    from debiaskit.companion.estimate import vanilla_rate
+    from debiaskit.companion.provenance import device_description
+
+    manifest = load_manifest(toy_root / "papers.yaml")
+    pgd = next(p for p in plan_campaign(manifest) if p.cell.method == "pgd")
+    # PGD measured on this kind of device (another seed, the same settings) at ten hours: too long for 5 minutes
+    store.write_cell(toy_root, "pgd/table1", Table1Cell("colored_mnist", 0.99, 1, "pgd"), pgd.settings,
+                     {"val": 1.0, "major": 2.0, "minor": 3.0}, seconds=36000.0, device=device_description(),
+                     commit=None, code=store.package_hashes())
+    cache = toy_root / "cache"
+    before = sorted(cache.rglob("*")) if cache.exists() else []
+    rate, once, images = vanilla_rate(Table1Cell("colored_mnist", 0.99, 0, "vanilla"), pgd.settings,
+                                      probe_images=256, threads=1)
+    assert rate > 0 and once > 0 and images == 270  # the toy profile's 300 images less the validation tenth
+    assert (sorted(cache.rglob("*")) if cache.exists() else []) == before  # the probe leaves no model behind
+    print_plan(toy_root, minutes=5, workers=1, threads=1, overrides={}, cells=None, dated=False, estimate=False)
+    out = capsys.readouterr().out
+    assert "cm99_s0_vanilla (toy; duration unknown)" in out and "cm99_s0_pgd (toy; 600.0 min, measured: " in out
+    summary = run_campaign(toy_root, minutes=5, workers=1, threads=1, say=lambda s: None)
+    assert summary["skipped"] == ["cm99_s0_pgd"] and summary["left"] == 1 and len(summary["stored"]) == 1
+    seconds, how = summary["durations"]["cm99_s0_vanilla"]
+    assert how.startswith("estimate: Vanilla's step measured now x 270 images x 1 epochs") and 0 < seconds < 300

@@ -4,7 +4,11 @@
 torchvision, numpy, scipy, scikit-learn, pandas, pyyaml and tqdm but no Jupyter) walks ``papers.yaml``'s
 ``campaign`` list in order, skips every cell already stored under today's settings (:mod:`debiaskit.companion.cells`),
 and measures the others, ``workers`` at a time, each in a process of its own. A cell is written the moment it is done;
-at the limit the cells still running are stopped and nothing is stored for them, so nothing measured is lost.
+at the limit the cells still running are stopped and nothing is stored for them, so nothing measured is lost. A cell
+whose time -- measured on a device of this kind, else estimated from Vanilla's step measured now
+(:mod:`debiaskit.companion.estimate`) -- would overrun the limit is not started. ``--dated`` also measures again the
+stored cells whose code changed since they were measured. Cells are not packed into one process: on a CPU packing
+measured slower (``benchmarks/packed_training.py``, 0.54x), on a GPU it is not measured yet.
 
 Data: the MNIST variants read ``MNIST/raw`` under the data root (``$DEBIASKIT_DATA``; four ``.gz`` files, 12 MB).
 To take them to another machine, ``make campaign-data`` copies them into the checkout's ignored ``build/data``; point
@@ -26,12 +30,14 @@ from typing import Callable
 
 from debiaskit.companion.cells import (
     CELL_ARTIFACTS,
+    code_changed,
     load_cells,
     measured_keys,
     package_hashes,
     settings_digest,
     write_cell,
 )
+from debiaskit.companion.estimate import Duration, cell_duration, cells_finishing, device_kind
 from debiaskit.companion.manifest import Manifest, find_root, load_manifest
 from debiaskit.companion.notebook_params import notebook_parameters
 from debiaskit.experiments.cells import Table1Cell, table1_grid, table1_settings
@@ -63,11 +69,19 @@ def _selected(params: dict, select: dict) -> dict:
     return out
 
 
-def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: list[str] | None = None) -> list[Planned]:
+def _stored_keys(records: list[dict], dated: bool) -> set[tuple]:
+    """The stored cells a campaign need not measure: all of them, or with ``dated`` those whose code is unchanged."""
+    return measured_keys([r for r in records if not (dated and code_changed(r))])
+
+
+def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: list[str] | None = None,
+                  dated: bool = False) -> list[Planned]:
     """Every cell of ``manifest.campaign``'s entries, in order, that is not stored yet under the settings it would
     run with. ``overrides`` change every cell's training settings (e.g. ``{"epochs": 1}``) and data
     (``n_train``/``n_test``), for a smoke test: such cells are stored under their own settings and never count as
-    the full profile's. ``cells``: only the cells whose key matches one of these shell patterns (``cm99_s0_*``)."""
+    the full profile's. ``cells``: only the cells whose key matches one of these shell patterns (``cm99_s0_*``).
+    ``dated``: also the stored cells whose code changed since they were measured (:func:`code_changed`); measured
+    again, a cell's file is replaced."""
     overrides = dict(overrides or {})
     data_overrides = {k: overrides.pop(k) for k in ("n_train", "n_test") if k in overrides}
     stored: dict[str, set] = {}
@@ -79,7 +93,7 @@ def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: l
             raise ValueError(f"papers.yaml's campaign names {artifact}, whose full profile is not kept cell by cell "
                              f"(only {', '.join(CELL_ARTIFACTS)} are)")
         if artifact not in stored:
-            stored[artifact] = measured_keys(load_cells(manifest.root, artifact))
+            stored[artifact] = _stored_keys(load_cells(manifest.root, artifact), dated)
         params = _selected(full_parameters(manifest, artifact), entry.get("select") or {})
         for cell in table1_grid(params):
             settings = table1_settings(params, cell)
@@ -112,52 +126,54 @@ def _measure(cell: dict, settings: dict, threads: int, results) -> None:
         results.put(("error", cell, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, ""))
 
 
-def estimate_seconds(records: list[dict], planned: Planned, device_kind: str) -> float | None:
-    """Seconds a stored cell of the same method, data set and training settings took on a device of this kind
-    (``"cpu: x86_64"``, ``"cuda: <name>"``; None: never measured there)."""
-    times = [r["provenance"]["seconds"] for r in records
-             if r["cell"]["method"] == planned.cell.method and r["cell"]["dataset"] == planned.cell.dataset
-             and r["settings"]["train"] == planned.settings["train"]
-             and str(r["provenance"].get("device", "")).split(",")[0] == device_kind]
-    return max(times) if times else None
+def default_threads(workers: int) -> int:
+    """Torch threads per worker: the cores shared out on a CPU, one on a GPU."""
+    import torch
+
+    return 1 if torch.cuda.is_available() else max(1, (os.cpu_count() or 1) // workers)
+
+
+def _check_limits(minutes: float, workers: int) -> None:
+    if minutes <= 0:
+        raise ValueError(f"--minutes must be positive, got {minutes}")
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
 
 
 def plan_cells(manifest: Manifest, artifact_id: str, params: dict) -> list[Planned]:
     """Every cell of ``params``' grid (a profile's parameters) that is not stored yet under its settings."""
     stored = measured_keys(load_cells(manifest.root, artifact_id))
-    return [Planned(artifact_id, cell, table1_settings(params, cell), "selected")
-            for cell in table1_grid(params) if (cell.key, settings_digest(table1_settings(params, cell))) not in stored]
+    planned = [Planned(artifact_id, cell, table1_settings(params, cell), "selected") for cell in table1_grid(params)]
+    return [p for p in planned if (p.cell.key, settings_digest(p.settings)) not in stored]
 
 
 def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, overrides: dict | None = None,
                  cells: list[str] | None = None, threads: int | None = None, plan: list[Planned] | None = None,
-                 say: Callable[[str], None] = print) -> dict:
+                 dated: bool = False, probe: bool = True, say: Callable[[str], None] = print) -> dict:
     """Measure the cells of ``plan`` (default: :func:`plan_campaign`'s) for at most ``minutes``, ``workers``
-    processes at a time, and store each as it is done. Returns ``{"stored": [paths], "stopped": [cell keys],
-    "skipped": [cell keys whose measured time would not fit], "errors": [...], "left": n, "seconds": s}``."""
-    import torch
-
+    processes at a time, and store each as it is done. A cell whose duration (measured on this kind of device, else
+    with ``probe`` estimated from a Vanilla probe run now: :func:`~debiaskit.companion.estimate.cell_duration`)
+    would overrun the limit is skipped. Returns ``{"stored": [paths], "stopped": [cell keys], "skipped": [cell keys
+    that would not fit], "errors": [...], "left": n, "seconds": s, "durations": {key: (seconds, how)}}``."""
     from debiaskit.companion.provenance import device_description, git_revision
 
-    if minutes <= 0:
-        raise ValueError(f"--minutes must be positive, got {minutes}")
-    if workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {workers}")
+    _check_limits(minutes, workers)
     manifest = load_manifest(Path(root or find_root()) / "papers.yaml")
-    plan = plan_campaign(manifest, overrides=overrides, cells=cells) if plan is None else plan
+    plan = plan_campaign(manifest, overrides=overrides, cells=cells, dated=dated) if plan is None else plan
     start = time.monotonic()
     deadline = start + 60 * minutes - MARGIN_SECONDS
-    if threads is None:
-        threads = max(1, (os.cpu_count() or 1) // workers) if not torch.cuda.is_available() else 1
+    threads = threads or default_threads(workers)
     commit, code = git_revision(manifest.root), package_hashes()
-    device_kind = device_description().split(",")[0]  # "cuda: <name>" or "cpu: <processor>", threads aside
+    kind = device_kind(device_description())  # "cuda: <name>" or "cpu: <processor>", threads aside
     say(f"campaign: {len(plan)} cells to measure, {minutes:g} min, {workers} worker(s) x {threads} thread(s)")
+    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
+    rates: dict = {}  # Vanilla probes, made when a cell never measured on this kind of device is about to start
+    durations: dict[str, Duration] = {}
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     running: dict[str, tuple] = {}
     summary: dict = {"stored": [], "stopped": [], "errors": [], "skipped": []}
     todo = list(plan)
-    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
 
     def collect(timeout: float) -> None:
         try:
@@ -181,15 +197,19 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
     while todo or running:
         while todo and len(running) < workers and time.monotonic() < deadline:
             planned = todo.pop(0)
-            guess = estimate_seconds(records[planned.artifact], planned, device_kind)
-            if guess is not None and time.monotonic() + guess > deadline:
+            expected = cell_duration(planned, records[planned.artifact], kind, rates=rates, probe=probe,
+                                     threads=threads, say=say)
+            if expected is not None:
+                durations[planned.cell.key] = expected
+            if expected is not None and time.monotonic() + expected.seconds > deadline:
                 summary["skipped"].append(planned.cell.key)
+                say(f"  {planned.cell.key}: not started, would not finish in time ({_about(expected)})")
                 continue
             proc = ctx.Process(target=_measure, args=(planned.cell.as_dict(), planned.settings, threads, results),
                                daemon=True)
             proc.start()
             running[planned.cell.key] = (planned, proc)
-            say(f"  {planned.cell.key}: started ({planned.note})")
+            say(f"  {planned.cell.key}: started ({planned.note}; {_about(expected)})")
         if not running:
             break
         if time.monotonic() >= deadline:
@@ -203,6 +223,7 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
         collect(timeout=min(5.0, max(0.1, deadline - time.monotonic())))
     summary["left"] = len(todo) + len(summary["stopped"]) + len(summary["skipped"])
     summary["seconds"] = round(time.monotonic() - start, 1)
+    summary["durations"] = {k: (round(d.seconds, 1), d.how) for k, d in durations.items()}
     cells_per_hour = 3600 * len(summary["stored"]) / max(summary["seconds"], 1e-9)
     say(f"campaign: {len(summary['stored'])} cells stored in {summary['seconds'] / 60:.1f} min "
         f"({cells_per_hour:.1f} cells/hour), {summary['left']} left, {len(summary['errors'])} failed")
@@ -216,7 +237,41 @@ def measure_missing_cells(root: Path, artifact_id: str, params: dict, *, workers
     plan = plan_cells(manifest, artifact_id, params)
     if not plan:
         return {"stored": [], "stopped": [], "skipped": [], "errors": [], "left": 0, "seconds": 0.0}
-    return run_campaign(root, minutes=10**7, workers=workers, plan=plan)
+    return run_campaign(root, minutes=10**7, workers=workers, plan=plan, probe=False)
+
+
+def _about(duration: Duration | None) -> str:
+    if duration is None:
+        return "duration unknown"
+    return f"{'' if duration.measured else 'about '}{duration.seconds / 60:.1f} min, {duration.how}"
+
+
+def print_plan(root: Path, *, minutes: float, workers: int, threads: int | None, overrides: dict,
+               cells: list[str] | None, dated: bool, estimate: bool) -> None:
+    """``--dry-run``: the cells the campaign would measure, in order, each with its duration (measured on this kind
+    of device; with ``estimate`` also estimated from a Vanilla probe run now) and whether it would finish within
+    ``minutes`` at ``workers`` workers."""
+    from debiaskit.companion.provenance import device_description
+
+    _check_limits(minutes, workers)
+    manifest = load_manifest(root / "papers.yaml")
+    plan = plan_campaign(manifest, overrides=overrides, cells=cells, dated=dated)
+    threads = threads or default_threads(workers)
+    kind = device_kind(device_description())
+    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
+    rates: dict = {}
+    durations = {p.cell.key: d for p in plan
+                 if (d := cell_duration(p, records[p.artifact], kind, rates=rates, probe=estimate, threads=threads))}
+    fits = cells_finishing([d.seconds if (d := durations.get(p.cell.key)) else None for p in plan], minutes, workers)
+    for p, fit in zip(plan, fits):
+        print(f"{p.artifact} {p.cell.key} ({p.note}; {_about(durations.get(p.cell.key))})"
+              + (f" -- within {minutes:g} min" if fit else ""))
+    timed = [d.seconds for d in durations.values()]
+    print(f"{len(plan)} cells not measured yet on {kind}; {sum(fits)} would finish within {minutes:g} min at "
+          f"{workers} worker(s)" + (f"; the {len(timed)} timed take {sum(timed) / 3600:.1f} h one at a time, "
+                                    f"{3600 * len(timed) / max(sum(timed), 1e-9) * workers:.1f} cells/hour at "
+                                    f"{workers} worker(s)" if timed else "")
+          + ("" if estimate else " (--estimate times the others from a Vanilla probe on this device)"))
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -237,7 +292,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cells measured at once, one process each (default 1; on a CPU, cores / workers threads)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per worker (default: cores / workers on a CPU, 1 on a GPU)")
-    parser.add_argument("--dry-run", action="store_true", help="print the cells it would measure, in order")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the cells it would measure, in order, with their measured or estimated minutes")
+    parser.add_argument("--estimate", action="store_true",
+                        help="with --dry-run: estimate the cells never measured on this kind of device from a Vanilla "
+                             "probe run now (seconds on a GPU, about a minute on a CPU)")
+    parser.add_argument("--dated", action="store_true",
+                        help="also measure again the stored cells whose code changed since they were measured")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="start cells never measured on this kind of device without estimating them first")
     parser.add_argument("--cells", nargs="+", metavar="PATTERN",
                         help="only the cells whose key matches, e.g. 'cm99_s0_*' or cm99_s0_pgd (keys: --dry-run)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -258,14 +321,14 @@ def run_from_arguments(args: argparse.Namespace, root: Path | None = None) -> in
     root = Path(root or find_root())
     try:
         overrides = parse_overrides(args.set)
+        if args.estimate and not args.dry_run:
+            raise ValueError("--estimate goes with --dry-run (a campaign run estimates what it needs by itself)")
         if args.dry_run:
-            plan = plan_campaign(load_manifest(root / "papers.yaml"), overrides=overrides, cells=args.cells)
-            for p in plan:
-                print(f"{p.artifact} {p.cell.key} ({p.note})")
-            print(f"{len(plan)} cells not measured yet")
+            print_plan(root, minutes=args.minutes, workers=args.workers, threads=args.threads, overrides=overrides,
+                       cells=args.cells, dated=args.dated, estimate=args.estimate)
             return 0
         summary = run_campaign(root, minutes=args.minutes, workers=args.workers, overrides=overrides, cells=args.cells,
-                               threads=args.threads)
+                               threads=args.threads, dated=args.dated, probe=not args.no_probe)
     except ValueError as exc:
         print(f"campaign: {exc}", file=sys.stderr)
         return 2

@@ -89,10 +89,11 @@ def load_cells(root: Path, artifact_id: str) -> list[dict]:
     return out
 
 
-def is_current(record: dict, params: dict) -> bool:
-    """Whether a stored cell ran with the settings the profile ``params`` give its cell today."""
-    cell = Table1Cell(**record["cell"])
-    return record["settings"] == table1_settings(params, cell) and cell in set(table1_grid(params))
+def current_records(records: list[dict], params: dict) -> list[dict]:
+    """The stored cells of the profile ``params``' grid that ran with the settings ``params`` give their cell today."""
+    grid = set(table1_grid(params))
+    return [r for r in records
+            if (cell := Table1Cell(**r["cell"])) in grid and r["settings"] == table1_settings(params, cell)]
 
 
 def code_changed(record: dict, current: dict[str, str] | None = None) -> list[str]:
@@ -115,9 +116,7 @@ def assemble(records: list[dict], params: dict) -> tuple[dict[str, float], dict[
     from debiaskit.experiments.suite import value_key
 
     groups: dict[str, list[float]] = {}
-    for r in records:
-        if not is_current(r, params):
-            continue
+    for r in current_records(records, params):
         c = r["cell"]
         for metric in METRICS:
             groups.setdefault(value_key(c["dataset"], c["bias_ratio"], c["method"], metric), []).append(
@@ -134,7 +133,7 @@ def measured_keys(records: list[dict]) -> set[tuple]:
 def current_rows(records: list[dict], params: dict) -> list[dict]:
     """One row per cell stored under today's settings of ``params``' grid: ``dataset``, ``bias_ratio``, ``seed``,
     ``method`` and the three values (what :func:`debiaskit.experiments.suite.summarise` averages over seeds)."""
-    return [{**r["cell"], **{m: float(r["values"][m]) for m in METRICS}} for r in records if is_current(r, params)]
+    return [{**r["cell"], **{m: float(r["values"][m]) for m in METRICS}} for r in current_records(records, params)]
 
 
 def settings_label(settings: dict, current: dict | None) -> str:
