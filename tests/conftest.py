@@ -81,3 +81,31 @@ def with_notebook_entries(doc: dict) -> dict:
                     entry["estimated_minutes"] = minutes
         paper["notebooks"] = list(entries.values())
     return doc
+
+
+def tiny_split(n: int, classes: int = 3):
+    """``n`` random 3 x 12 x 12 images whose labels cycle through ``classes``, bias label = label: the inputs of the
+    equation tests, which check a method's objective on a handful of samples."""
+    import torch
+
+    from debiaskit.core.splits import BiasedSplit
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 3, 12, 12, generator=g)
+    y = torch.arange(n) % classes
+    return BiasedSplit(x, y, bias=y.clone())
+
+
+def capture_training(monkeypatch, module) -> dict:
+    """Replace ``module.train`` by a stub that trains nothing and records the ``model`` and ``objective`` a
+    method's ``fit`` hands it; returns the dict they are recorded in."""
+    from debiaskit.core.training import TrainResult
+
+    seen: dict = {}
+
+    def fake_train(model, data, cfg, objective=None, **kw):
+        seen["model"], seen["objective"] = model, objective
+        return TrainResult(model=model)
+
+    monkeypatch.setattr(module, "train", fake_train)
+    return seen

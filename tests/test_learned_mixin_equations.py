@@ -13,32 +13,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import capture_training, tiny_split
 
 import debiaskit.baselines.learned_mixin as lm
 from debiaskit.core.models import simple_convnet1
-from debiaskit.core.splits import BiasedSplit
-from debiaskit.core.training import TrainConfig, TrainResult
+from debiaskit.core.training import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 W_H = 0.3
 
 
-def _split(n: int = 8, classes: int = 3) -> BiasedSplit:
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(n, 3, 12, 12, generator=g)
-    y = torch.arange(n) % classes
-    return BiasedSplit(x, y, bias=y.clone())
-
-
 def _captured(monkeypatch, split, **options):
-    seen = {}
-
-    def fake_train(model, data, cfg, objective=None, **kw):
-        seen["model"], seen["objective"] = model, objective
-        return TrainResult(model=model)
-
-    monkeypatch.setattr(lm, "train", fake_train)
+    seen = capture_training(monkeypatch, lm)
     torch.manual_seed(0)
     lm.fit(lambda: simple_convnet1(3, 3, dropout=0.0), split, TrainConfig(epochs=1), entropy_weight=W_H,
            progress=False, **options)
@@ -69,7 +56,7 @@ def _slow_loss(logits, log_b, pre_gate, y):
 
 
 def test_joint_objective_value_and_no_ensemble_gradient_into_the_bias_model(monkeypatch):
-    split = _split()
+    split = tiny_split(8)
     nets, objective = _captured(monkeypatch, split, gate_init=-1.0)
     idx = torch.tensor([3, 0, 6, 1])
     x, y = split.x[idx], split.y[idx]
@@ -94,7 +81,7 @@ def test_joint_objective_value_and_no_ensemble_gradient_into_the_bias_model(monk
 
 
 def test_fixed_bias_model_gets_no_gradient_and_is_read_by_index(monkeypatch):
-    split = _split()
+    split = tiny_split(8)
     torch.manual_seed(3)
     bias_net = simple_convnet1(3, 3, dropout=0.0).eval()
     nets, objective = _captured(monkeypatch, split, biased_model=bias_net)

@@ -12,11 +12,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import capture_training, tiny_split
 
 import debiaskit.baselines.lff as lff
 from debiaskit.core.models import simple_convnet1
-from debiaskit.core.splits import BiasedSplit
-from debiaskit.core.training import TrainConfig, TrainResult
+from debiaskit.core.training import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -24,21 +24,8 @@ Q = 0.7
 DECAY = 0.7
 
 
-def _split(n: int = 12, classes: int = 3) -> BiasedSplit:
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(n, 3, 12, 12, generator=g)
-    y = torch.arange(n) % classes
-    return BiasedSplit(x, y, bias=y.clone())
-
-
 def _captured_objective(monkeypatch, split, ema):
-    seen = {}
-
-    def fake_train(model, data, cfg, objective=None, **kw):
-        seen["model"], seen["objective"] = model, objective
-        return TrainResult(model=model)
-
-    monkeypatch.setattr(lff, "train", fake_train)
+    seen = capture_training(monkeypatch, lff)
     torch.manual_seed(0)
     lff.fit(lambda: simple_convnet1(3, 3, dropout=0.0), split, TrainConfig(epochs=1), q=Q, ema=ema, progress=False)
     nets = seen["model"]
@@ -82,7 +69,7 @@ def _close(a, b):
 
 
 def test_per_batch_weights_drive_only_the_debiased_model(monkeypatch):
-    split = _split()
+    split = tiny_split(12)
     nets, objective = _captured_objective(monkeypatch, split, ema=None)
     idx = torch.tensor([5, 0, 7, 2])
     x, y = split.x[idx], split.y[idx]
@@ -96,7 +83,7 @@ def test_per_batch_weights_drive_only_the_debiased_model(monkeypatch):
 
 
 def test_ema_weights_follow_the_authors_class_normalised_average(monkeypatch):
-    split = _split()
+    split = tiny_split(12)
     nets, objective = _captured_objective(monkeypatch, split, ema=DECAY)
     n = len(split.y)
     par_b, par_d, updated = [0.0] * n, [0.0] * n, [0] * n

@@ -232,3 +232,12 @@ def test_steps_and_bad_input(split):
         sampling_distribution([0.1, 0.2])
     with pytest.raises(TypeError, match="biased must be the trained biased model"):
         debias_from(_model, _model, split, debiased_cfg=CFG)
+
+
+def test_the_analyses_debiased_model_takes_the_steps_choices_and_checks_them_at_the_door():
+    from debiaskit.experiments.analysis_runs import debiased_model
+
+    with pytest.raises(ValueError, match=r"mode must be one of \('resample', 'reweight'\), got 'nope'"):
+        debiased_model(None, TrainConfig(), torch.ones(3), mode="nope")  # before the data or a cache key is read
+    with pytest.raises(ValueError, match=r"sampler must be one of \('rejection', 'multinomial', 'published'\), got 'x'"):
+        debiased_model(None, TrainConfig(), torch.ones(3), sampler="x")

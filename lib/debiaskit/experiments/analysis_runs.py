@@ -34,9 +34,6 @@ from debiaskit.core.training import TrainConfig, cross_entropy, train
 from debiaskit.experiments.cache import DATA, cached_model
 from debiaskit.experiments.runs import model_factory
 
-DEBIAS_MODES = ("resample", "reweight")
-SAMPLERS = ("rejection", "published")
-"""The samplers the analyses use (:data:`debiaskit.pgd.stages.SAMPLERS` has one more)."""
 BIASED_LOSSES = ("gce", "ce")
 
 
@@ -86,16 +83,16 @@ def debiased_model(bench: BiasedBenchmark, cfg: TrainConfig, weights: torch.Tens
 
     ``mode="resample"``: mini-batches from Algorithm 1 with acceptance ``weights / max weights``
     (``sampler="rejection"``, the draft) or N draws with replacement proportional to ``weights`` per
-    epoch (``sampler="published"``, ICLR 2023). ``mode="reweight"``: shuffled batches, CE weighted by
-    ``weights / mean weights`` (Appendix H, "Adjusting objective vs Resampling"). ``init`` starts from
-    a copy of that model (the published variant starts from the biased model) instead of a fresh one.
+    epoch (``sampler="published"``, ICLR 2023), or another of :data:`debiaskit.pgd.stages.SAMPLERS`.
+    ``mode="reweight"``: shuffled batches, CE weighted by ``weights / mean weights`` (Appendix H, "Adjusting
+    objective vs Resampling"). ``init`` starts from a copy of that model (the published variant starts from the
+    biased model) instead of a fresh one. An unknown ``mode`` or ``sampler`` is a ``ValueError``.
     """
     from debiaskit import pgd
+    from debiaskit.pgd.stages import OBJECTIVES, SAMPLERS, check_choice
 
-    if mode not in DEBIAS_MODES:
-        raise ValueError(f"mode must be one of {DEBIAS_MODES}, got {mode!r}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    check_choice(mode, OBJECTIVES, "mode")  # at the door: before a cache key is built from them
+    check_choice(sampler, SAMPLERS, "sampler")
     weights = torch.as_tensor(weights).double().cpu()
     if len(weights) != len(bench.train):
         raise ValueError(f"need one weight per training sample: {len(weights)} weights for {len(bench.train)} samples")
