@@ -111,19 +111,24 @@ def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: l
 
 
 def _measure(cell: dict, settings: dict, threads: int, results) -> None:
-    """A worker process: measure one cell and put ``(values, seconds, device)`` (or an error) on ``results``."""
+    """A worker process: measure one cell and put ``{"status", "cell", "values" or "error", "seconds",
+    "cpu_seconds", "device"}`` on ``results``. ``seconds`` is wall-clock time; ``cpu_seconds`` the process's CPU time
+    (all its threads), which tells a slow cell from a loaded machine."""
     import torch
 
     from debiaskit.companion.provenance import device_description
-    from debiaskit.experiments.cells import measure_table1_cell
 
     torch.set_num_threads(threads)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    message: dict = {"cell": cell}
     try:
-        values = measure_table1_cell(Table1Cell(**cell), settings, progress=False)
-        results.put(("done", cell, values, time.perf_counter() - start, device_description()))
+        from debiaskit.experiments.cells import measure_table1_cell
+
+        message.update(status="done", values=measure_table1_cell(Table1Cell(**cell), settings, progress=False),
+                       device=device_description())
     except Exception as exc:  # reported by the parent, the campaign goes on
-        results.put(("error", cell, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, ""))
+        message.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    results.put({**message, "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start})
 
 
 def default_threads(workers: int) -> int:
@@ -177,22 +182,23 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
 
     def collect(timeout: float) -> None:
         try:
-            status, cell, payload, seconds, dev = results.get(timeout=timeout)
+            message = results.get(timeout=timeout)
         except queue.Empty:
             return
-        key = Table1Cell(**cell).key
+        key = Table1Cell(**message["cell"]).key
         planned, proc = running.pop(key)
         proc.join()
-        if status == "error":
-            summary["errors"].append(f"{key}: {payload}")
-            say(f"  {key}: failed ({payload})")
+        if message["status"] == "error":
+            summary["errors"].append(f"{key}: {message['error']}")
+            say(f"  {key}: failed ({message['error']})")
             return
-        path = write_cell(manifest.root, planned.artifact, planned.cell, planned.settings, payload, seconds=seconds,
-                          device=dev, commit=commit, code=code)
+        seconds, values = message["seconds"], message["values"]
+        path = write_cell(manifest.root, planned.artifact, planned.cell, planned.settings, values, seconds=seconds,
+                          cpu_seconds=message["cpu_seconds"], device=message["device"], commit=commit, code=code)
         records[planned.artifact] = load_cells(manifest.root, planned.artifact)
         summary["stored"].append(str(path.relative_to(manifest.root)))
-        say(f"  {key}: " + ", ".join(f"{m} {v:.2f}" for m, v in payload.items()) + f" in {seconds / 60:.1f} min "
-            f"-> {path.relative_to(manifest.root)}")
+        say(f"  {key}: " + ", ".join(f"{m} {v:.2f}" for m, v in values.items()) + f" in {seconds / 60:.1f} min "
+            f"(CPU {message['cpu_seconds'] / 60:.1f} min) -> {path.relative_to(manifest.root)}")
 
     while todo or running:
         while todo and len(running) < workers and time.monotonic() < deadline:

@@ -60,12 +60,15 @@ def now_utc() -> str:
 
 def write_cell(root: Path, artifact_id: str, cell: Table1Cell, settings: dict, values: dict[str, float], *,
                seconds: float, device: str, commit: str | None, code: dict[str, str] | None,
-               finished: str | None = None, note: str | None = None) -> Path:
-    """Store one measured cell (atomically: an interrupted write leaves the previous file or none)."""
+               cpu_seconds: float | None = None, finished: str | None = None, note: str | None = None) -> Path:
+    """Store one measured cell (atomically: an interrupted write leaves the previous file or none). ``seconds``: its
+    wall-clock time; ``cpu_seconds``: the CPU time of the process that measured it (on a loaded machine the two
+    differ), when known."""
     path = cell_path(root, artifact_id, cell, settings)
     record = {"artifact": artifact_id, "cell": cell.as_dict(), "key": cell.key, "settings": settings,
               "values": {k: round(float(v), 4) for k, v in values.items()},
               "provenance": {"commit": commit, "device": device, "seconds": round(float(seconds), 1),
+                             **({"cpu_seconds": round(float(cpu_seconds), 1)} if cpu_seconds is not None else {}),
                              "finished": finished or now_utc(), "measured_by": list(MEASURED_BY), "code": code,
                              **({"note": note} if note else {})}}
     path.parent.mkdir(parents=True, exist_ok=True)
