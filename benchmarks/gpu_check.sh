@@ -4,7 +4,7 @@
 # and seed, then WM's two schedule readings; `debiaskit campaign`), then the training step, several models trained at
 # once on one GPU (packed into one vmapped step, and as concurrent processes) and the patch-attribution benchmark.
 # The measured cells are copied to OUT_DIR/cells/ (copy them into figures/cells/ and commit them: each names its
-# device); campaign_plan.txt times every cell left on this GPU (measured, or estimated from a Vanilla probe); the rest
+# device); campaign_plan.txt times every cell left on this GPU (measured, or estimated from a probe of each); the rest
 # lands in OUT_DIR as at most eight files.
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]        # OUT_DIR: default $OUT (the device tool's), else build/gpu_check

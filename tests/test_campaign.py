@@ -153,19 +153,16 @@ def _record(method: str, seconds: float, device: str = "cpu: x86_64, 1 threads",
             "provenance": {"seconds": seconds, "device": device, "finished": "2026-12-07T01:00:00Z"}}
 
 
-def test_a_cells_duration_is_measured_where_a_like_cell_ran_and_method_costs_pair_cells_of_one_device():
-    from debiaskit.companion.estimate import measured_seconds, method_costs
+def test_a_cells_duration_is_measured_where_a_like_cell_ran_on_this_kind_of_device():
+    from debiaskit.companion.estimate import measured_seconds
 
     records = [_record("vanilla", 100.0), _record("lff", 185.0), _record("lff", 150.0, device="cpu: x86_64, 2 threads"),
-               _record("vanilla", 60.0, device="cpu: x86_64, 2 threads"), _record("lff", 400.0, seed=1),
-               _record("rubi", 999.0, lr=0.01), _record("rebias", 50.0, device="cuda: H100")]
-    # lff beside Vanilla on one device: 185/100 (1 thread) and 150/60 (2 threads); seed 1's lff has no Vanilla there
-    assert method_costs(records) == {("colored_mnist", "vanilla"): 1.0, ("colored_mnist", "lff"): statistics.median(
-        [1.85, 2.5])}
+               _record("lff", 400.0, seed=1), _record("rubi", 999.0, lr=0.01), _record("lff", 50.0, device="cuda: H100")]
     cell = Table1Cell("colored_mnist", 0.95, 2, "lff")  # another ratio and seed: same method, data set and settings
     found = measured_seconds(records, cell, records[1]["settings"], "cpu: x86_64")
     assert found.seconds == 400.0 and found.measured and found.how == "measured: cpu: x86_64, 1 threads, 2026-12-07"
-    assert measured_seconds(records, cell, records[1]["settings"], "cuda: H100") is None  # not on that device
+    assert measured_seconds(records, cell, records[1]["settings"], "cuda: H100").seconds == 50.0  # per device kind
+    assert measured_seconds(records, cell, records[1]["settings"], "cuda: A100") is None
     rubi = Table1Cell("colored_mnist", 0.99, 0, "rubi")
     assert measured_seconds(records, rubi, table1_settings(PARAMS, rubi), "cpu: x86_64") is None  # other lr
 
@@ -196,7 +193,7 @@ def test_dated_cells_are_planned_again_only_when_asked(toy_root):
 @needs_mnist
 def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estimated_from_a_probe(toy_root, capsys):
     from debiaskit.companion.campaign import print_plan
-    from debiaskit.companion.estimate import vanilla_rate
+    from debiaskit.companion.estimate import probe_rate
     from debiaskit.companion.provenance import device_description
 
     manifest = load_manifest(toy_root / "papers.yaml")
@@ -207,9 +204,9 @@ def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estim
                      commit=None, code=store.package_hashes())
     cache = toy_root / "cache"
     before = sorted(cache.rglob("*")) if cache.exists() else []
-    rate, once, images = vanilla_rate(Table1Cell("colored_mnist", 0.99, 0, "vanilla"), pgd.settings,
-                                      probe_images=256, threads=1)
-    assert rate > 0 and once > 0 and images == 270  # the toy profile's 300 images less the validation tenth
+    rate = probe_rate(pgd.cell, pgd.settings, probe_images=256, threads=1)  # PGD itself, options and all
+    assert rate.per_image_epoch > 0 and rate.one_epoch > 0
+    assert rate.images == 270  # the toy profile's 300 images less the validation tenth
     assert (sorted(cache.rglob("*")) if cache.exists() else []) == before  # the probe leaves no model behind
     print_plan(toy_root, minutes=5, workers=1, threads=1, overrides={}, cells=None, dated=False, estimate=False)
     out = capsys.readouterr().out
@@ -217,4 +214,4 @@ def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estim
     summary = run_campaign(toy_root, minutes=5, workers=1, threads=1, say=lambda s: None)
     assert summary["skipped"] == ["cm99_s0_pgd"] and summary["left"] == 1 and len(summary["stored"]) == 1
     seconds, how = summary["durations"]["cm99_s0_vanilla"]
-    assert how.startswith("estimate: Vanilla's step measured now x 270 images x 1 epochs") and 0 < seconds < 300
+    assert how == "estimate: its step measured now x 270 images x 1 epochs" and 0 < seconds < 300

@@ -5,7 +5,7 @@ torchvision, numpy, scipy, scikit-learn, pandas, pyyaml and tqdm but no Jupyter)
 ``campaign`` list in order, skips every cell already stored under today's settings (:mod:`debiaskit.companion.cells`),
 and measures the others, ``workers`` at a time, each in a process of its own. A cell is written the moment it is done;
 at the limit the cells still running are stopped and nothing is stored for them, so nothing measured is lost. A cell
-whose time -- measured on a device of this kind, else estimated from Vanilla's step measured now
+whose time -- measured on a device of this kind, else estimated from a short probe of the cell run now
 (:mod:`debiaskit.companion.estimate`) -- would overrun the limit is not started. ``--dated`` also measures again the
 stored cells whose code changed since they were measured. Cells are not packed into one process: on a CPU packing
 measured slower (``benchmarks/packed_training.py``, 0.54x), on a GPU it is not measured yet.
@@ -157,7 +157,7 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
                  dated: bool = False, probe: bool = True, say: Callable[[str], None] = print) -> dict:
     """Measure the cells of ``plan`` (default: :func:`plan_campaign`'s) for at most ``minutes``, ``workers``
     processes at a time, and store each as it is done. A cell whose duration (measured on this kind of device, else
-    with ``probe`` estimated from a Vanilla probe run now: :func:`~debiaskit.companion.estimate.cell_duration`)
+    with ``probe`` estimated from a probe of the cell run now: :func:`~debiaskit.companion.estimate.cell_duration`)
     would overrun the limit is skipped. Returns ``{"stored": [paths], "stopped": [cell keys], "skipped": [cell keys
     that would not fit], "errors": [...], "left": n, "seconds": s, "durations": {key: (seconds, how)}}``."""
     from debiaskit.companion.provenance import device_description, git_revision
@@ -172,7 +172,7 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
     kind = device_kind(device_description())  # "cuda: <name>" or "cpu: <processor>", threads aside
     say(f"campaign: {len(plan)} cells to measure, {minutes:g} min, {workers} worker(s) x {threads} thread(s)")
     records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
-    rates: dict = {}  # Vanilla probes, made when a cell never measured on this kind of device is about to start
+    rates: dict = {}  # probes, made when a cell never measured on this kind of device is about to start
     durations: dict[str, Duration] = {}
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
@@ -255,7 +255,7 @@ def _about(duration: Duration | None) -> str:
 def print_plan(root: Path, *, minutes: float, workers: int, threads: int | None, overrides: dict,
                cells: list[str] | None, dated: bool, estimate: bool) -> None:
     """``--dry-run``: the cells the campaign would measure, in order, each with its duration (measured on this kind
-    of device; with ``estimate`` also estimated from a Vanilla probe run now) and whether it would finish within
+    of device; with ``estimate`` also estimated from a probe of each run now) and whether it would finish within
     ``minutes`` at ``workers`` workers."""
     from debiaskit.companion.provenance import device_description
 
@@ -277,7 +277,7 @@ def print_plan(root: Path, *, minutes: float, workers: int, threads: int | None,
           f"{workers} worker(s)" + (f"; the {len(timed)} timed take {sum(timed) / 3600:.1f} h one at a time, "
                                     f"{3600 * len(timed) / max(sum(timed), 1e-9) * workers:.1f} cells/hour at "
                                     f"{workers} worker(s)" if timed else "")
-          + ("" if estimate else " (--estimate times the others from a Vanilla probe on this device)"))
+          + ("" if estimate else " (--estimate times the others from a probe of each on this device)"))
 
 
 def parse_overrides(items: list[str]) -> dict:
