@@ -4,8 +4,8 @@
 # and seed, then WM's two schedule readings; `debiaskit campaign`), then the training step, several models trained at
 # once on one GPU (packed into one vmapped step, and as concurrent processes) and the patch-attribution benchmark.
 # The measured cells are copied to OUT_DIR/cells/ (copy them into figures/cells/ and commit them: each names its
-# device); campaign_plan.txt times every cell left on this GPU (measured, or estimated from a probe of each); the rest
-# lands in OUT_DIR as at most eight files.
+# device); campaign_plan.txt times the CM and WM 99% cells left on this GPU (measured, or estimated from a probe of
+# each method: the GPU's estimate); the rest lands in OUT_DIR as at most eight files.
 #
 #   bash benchmarks/gpu_check.sh [OUT_DIR]        # OUT_DIR: default $OUT (the device tool's), else build/gpu_check
 #
@@ -21,7 +21,7 @@ export PYTHONPATH="$PWD/lib${PYTHONPATH:+:$PYTHONPATH}"
 export DEBIASKIT_CACHE="${DEBIASKIT_CACHE:-$PWD/build/gpu_check_cache}"  # models stay out of $OUT
 py="${PYTHON:-python3}"
 budget="${GPU_CHECK_SECONDS:-540}"
-campaign_seconds="${CAMPAIGN_SECONDS:-$(( budget - 260 ))}"  # the plan and the benchmarks after it: ~260 s
+campaign_seconds="${CAMPAIGN_SECONDS:-$(( budget - 290 ))}"  # the plan and the benchmarks after it: ~290 s
 start=$(date +%s)
 left() { echo $(( budget - ($(date +%s) - start) )); }
 log="$out/gpu_check.log"
@@ -46,7 +46,7 @@ run() {  # run NAME SECONDS COMMAND...: one step, its output in $out/NAME, its s
 
 run campaign.log $(( campaign_seconds + 30 )) "$py" -m debiaskit.companion.campaign --minutes "$(( campaign_seconds / 60 ))"
 mkdir -p "$out/cells" && cp -r figures/cells/. "$out/cells/"
-run campaign_plan.txt 60 "$py" -m debiaskit.companion.campaign --minutes 60 --dry-run --estimate  # the GPU's estimate
+run campaign_plan.txt 90 "$py" -m debiaskit.companion.campaign --minutes 60 --dry-run --estimate --cells 'cm99_*' 'wm99_*'
 run training_step.md 60 "$py" benchmarks/training_step.py --device cuda --steps 50 --variants torch_dropout,debiaskit,channels_last
 run packed_training.md 60 "$py" benchmarks/packed_training.py --device cuda --packs 1 4 16 --n-train 8192 --threads 4
 run parallel_training.md 80 "$py" benchmarks/parallel_training.py --models 8 --threads 4

@@ -115,12 +115,12 @@ def cell_duration(planned, records: list[dict], kind: str, *, rates: dict, probe
     """The duration of ``planned`` (a :class:`~debiaskit.companion.campaign.Planned`) on this device ``kind``:
     measured where a stored cell of ``records`` allows, else (with ``probe``) estimated from a probe run now
     (:func:`probe_rate`); None when neither is possible. ``rates`` keeps the probes made so far (one per method, data
-    set and settings; a failed one is kept as None and said once)."""
+    set and settings, whatever the bias ratio and seed; a failed one is kept as None and said once)."""
     cell, settings = planned.cell, planned.settings
     found = measured_seconds(records, cell, settings, kind)
     if found is not None or not probe:
         return found
-    group = (cell.method, cell.dataset, cell.bias_ratio, repr(sorted(settings.items(), key=lambda kv: kv[0])))
+    group = (cell.method, cell.dataset, repr(sorted(settings.items())))  # a step's time does not depend on the ratio
     if group not in rates:
         start = time.perf_counter()
         try:
