@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,22 @@ def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estim
     assert summary["skipped"] == ["cm99_s0_pgd"] and summary["left"] == 1 and len(summary["stored"]) == 1
     seconds, how = summary["durations"]["cm99_s0_vanilla"]
     assert how == "estimate: its step measured now x 270 images x 1 epochs" and 0 < seconds < 300
+
+
+def test_a_probe_whose_three_epochs_take_no_longer_than_one_times_nothing(monkeypatch):
+    import time as clock
+
+    from debiaskit.companion import estimate
+    from debiaskit.experiments import cells as measuring
+
+    def one_off_work(cell, settings, **kw):  # a method whose time does not grow with its epochs
+        clock.sleep(0.03 if settings["train"]["epochs"] == 1 else 0.02)
+
+    monkeypatch.setattr(measuring, "measure_table1_cell", one_off_work)
+    cell = Table1Cell("colored_mnist", 0.99, 0, "aflite")
+    with pytest.raises(ValueError, match="three epochs took no longer than one .*aflite's time here is not proportional"):
+        estimate.probe_rate(cell, table1_settings(PARAMS, cell), probe_images=64)
+    said: list[str] = []
+    planned = SimpleNamespace(cell=cell, settings=table1_settings(PARAMS, cell))
+    assert estimate.cell_duration(planned, [], "cpu: test", rates={}, say=said.append) is None
+    assert "its cells are not timed" in said[0]

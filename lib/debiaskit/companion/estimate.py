@@ -7,7 +7,9 @@ this device at ``probe_images`` training images, for one epoch and for three (:f
 epochs' time over their images is the time per training image and epoch, so that the one-off costs (data,
 evaluation, a method's passes that do not repeat per epoch) cancel; the estimate is that rate times the cell's
 training images and epochs, plus the one-off costs once, as the one-epoch probe paid them. A method whose one-off
-work grows with the data (PGD's scoring pass, AFLite's filtering) is underestimated by that work's growth.
+work grows with the data (PGD's scoring pass) is underestimated by that work's growth; one whose time is dominated by
+work that does not repeat per epoch (AFLite's filtering: three epochs took no longer than one on this CPU) is not
+timed at all.
 
 The probe trains into a temporary model cache, so it neither reads nor leaves trained models.
 """
@@ -77,7 +79,7 @@ def probe_rate(cell: Table1Cell, settings: dict, *, probe_images: int = PROBE_IM
 
     Runs :func:`~debiaskit.experiments.cells.measure_table1_cell` at ``probe_images`` images for one epoch and for
     three (after a warm-up at a quarter of the size), into a temporary model cache, with ``threads`` torch threads
-    (the campaign's per-worker count)."""
+    (the campaign's per-worker count). A ``ValueError`` when three epochs took no longer than one."""
     import torch
 
     from debiaskit.experiments.benchmarks import build_benchmark
@@ -104,6 +106,9 @@ def probe_rate(cell: Table1Cell, settings: dict, *, probe_images: int = PROBE_IM
             os.environ.pop("DEBIASKIT_CACHE", None)
         else:
             os.environ["DEBIASKIT_CACHE"] = cache_before
+    if seconds[3] <= seconds[1]:
+        raise ValueError(f"three epochs took no longer than one ({seconds[3]:.1f} s against {seconds[1]:.1f} s): "
+                         f"{cell.method}'s time here is not proportional to its epochs, so a probe cannot time it")
     full = build_benchmark(cell.dataset, cell.bias_ratio, seed=cell.seed, difficulty=settings.get("difficulty"),
                            n_train=settings.get("n_train"), n_test=settings.get("n_test"), root=root,
                            source=settings.get("source", "real"))
