@@ -71,7 +71,10 @@ def _selected(params: dict, select: dict) -> dict:
 
 def _stored_keys(records: list[dict], dated: bool) -> set[tuple]:
     """The stored cells a campaign need not measure: all of them, or with ``dated`` those whose code is unchanged."""
-    return measured_keys([r for r in records if not (dated and code_changed(r))])
+    if not dated:
+        return measured_keys(records)
+    current = package_hashes()  # hashed once, not once per stored cell
+    return measured_keys([r for r in records if not code_changed(r, current)])
 
 
 def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: list[str] | None = None,
