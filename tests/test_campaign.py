@@ -57,10 +57,48 @@ def test_a_cell_records_the_code_it_ran_and_is_marked_when_that_code_changes(tmp
     _write(tmp_path, cell, {"val": 1.0, "major": 2.0, "minor": 3.0}, code=code)
     (record,) = store.load_cells(tmp_path, "pgd/table1")
     assert store.code_changed(record, code) == []
-    changed = {**code, "pgd/debias.py": "edited", "rrclarc/cav.py": "edited"}  # only its own closure counts
-    assert store.code_changed(record, changed) == ["pgd/debias.py"]
+    changed = {**code, "core/training.py": "edited", "rrclarc/cav.py": "edited"}  # only its own closure counts
+    assert store.code_changed(record, changed) == ["core/training.py"]
     record["provenance"]["code"] = None
     assert store.code_changed(record) == ["recorded before code fingerprints"]
+
+
+def _method_record(method: str, options: dict | None = None, code: dict | None = None) -> dict:
+    return {"cell": {"method": method}, "settings": {"options": options or {}},
+            "provenance": {"measured_by": list(store.MEASURED_BY), "code": code}}
+
+
+def test_another_methods_code_does_not_date_a_cell():
+    code = store.package_hashes()
+    edited = {**code, "baselines/rubi.py": "edited", "baselines/hsic.py": "edited", "pgd/debias.py": "edited"}
+    assert store.code_changed(_method_record("rubi", code=code), edited) == ["baselines/rubi.py"]
+    assert store.code_changed(_method_record("vanilla", code=code), edited) == []  # ReBias's HSIC and PGD are not its code
+    assert store.code_changed(_method_record("rebias", code=code), edited) == ["baselines/hsic.py"]
+    assert store.code_changed(_method_record("pgd", code=code), edited) == ["pgd/debias.py"]
+    vanilla_edited = {**code, "baselines/vanilla.py": "edited"}
+    assert store.code_changed(_method_record("aflite", {"features": "vanilla"}, code), vanilla_edited) == ["baselines/vanilla.py"]
+    assert store.code_changed(_method_record("aflite", {}, code), vanilla_edited) == []  # filters with its own features model
+    shared = {**code, "core/training.py": "edited"}
+    assert all(store.code_changed(_method_record(m, code=code), shared) == ["core/training.py"]
+               for m in ("vanilla", "rubi", "lff", "rebias", "aflite", "repair", "learned_mixin", "pgd"))
+
+
+def test_a_method_module_only_defines_its_fit_so_importing_it_changes_no_other_method():
+    """What :func:`debiaskit.companion.cells.cell_modules` relies on: each registered method's module runs nothing at
+    import but imports, definitions and constants (a module-level seed or torch setting would move other cells)."""
+    import ast
+    import importlib
+
+    from debiaskit.baselines import COMPARED_METHODS
+
+    for method in COMPARED_METHODS.values():
+        module = importlib.import_module(method.fit.__module__)
+        for node in ast.parse(Path(module.__file__).read_text()).body:
+            constant = isinstance(node, (ast.Assign, ast.AnnAssign)) and not any(
+                isinstance(n, ast.Call) for n in ast.walk(node.value))
+            docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            assert constant or docstring or isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)), (
+                f"{module.__name__} line {node.lineno} runs code at import")
 
 
 def test_a_file_that_is_not_a_cell_is_named(tmp_path):

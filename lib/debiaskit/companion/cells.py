@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import statistics
+from functools import lru_cache
 from pathlib import Path
 
 from debiaskit.core.io import atomic_write_json
@@ -99,17 +100,47 @@ def current_records(records: list[dict], params: dict) -> list[dict]:
             if (cell := Table1Cell(**r["cell"])) in grid and r["settings"] == table1_settings(params, cell)]
 
 
-def code_changed(record: dict, current: dict[str, str] | None = None) -> list[str]:
-    """The modules of the cell's code (the import closure of :data:`MEASURED_BY`) whose hash differs from the one
-    recorded when it was measured; ``["recorded before code fingerprints"]`` when none was recorded."""
-    from debiaskit.experiments.code_closure import closure, relative_name
+def cell_modules(record: dict) -> list[str]:
+    """The modules a stored cell's numbers depend on (``["baselines/rubi.py", ...]``): the import closure of the code
+    that measured it (:data:`MEASURED_BY`), not entering the other compared methods' modules, so that what only they
+    import does not count either. A method's module only defines and registers its ``fit``
+    (``tests/test_campaign.py`` checks), so importing it changes no other method's numbers; a method named among the
+    cell's options (AFLite's ``features="vanilla"``: the Vanilla model it filters with) is one of its own."""
+    from debiaskit.baselines import COMPARED_METHODS
 
+    options = (record.get("settings") or {}).get("options") or {}
+    own = {record["cell"]["method"]} | {v for v in options.values() if isinstance(v, str)}
+    others = frozenset(m.fit.__module__ for name, m in COMPARED_METHODS.items() if name not in own)
+    return _closure_without(tuple(record["provenance"].get("measured_by") or MEASURED_BY), others)
+
+
+@lru_cache(maxsize=64)
+def _closure_without(roots: tuple[str, ...], others: frozenset[str]) -> list[str]:
+    """The static import closure of ``roots`` (each module's packages included: Python runs their ``__init__``) that
+    never enters a module of ``others``, as relative file names."""
+    from debiaskit.experiments.code_closure import direct_imports, module_path, package_modules, relative_name
+
+    known = set(package_modules("debiaskit"))
+    todo, seen = list(roots), set()
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in known or module in others:
+            continue
+        seen.add(module)
+        path = module_path(module)
+        todo.extend(direct_imports(module, path.read_text(), known, path.name == "__init__.py"))
+        todo.extend(module.rsplit(".", i)[0] for i in range(1, module.count(".") + 1))
+    return sorted(relative_name(m) for m in seen)
+
+
+def code_changed(record: dict, current: dict[str, str] | None = None) -> list[str]:
+    """The modules of the cell's code (:func:`cell_modules`) whose hash differs from the one recorded when it was
+    measured; ``["recorded before code fingerprints"]`` when none was recorded."""
     recorded = (record.get("provenance") or {}).get("code")
     if not recorded:
         return ["recorded before code fingerprints"]
     current = package_hashes() if current is None else current
-    names = [relative_name(m) for m in closure(record["provenance"].get("measured_by") or MEASURED_BY)]
-    return sorted(n for n in names if recorded.get(n) != current.get(n))
+    return [n for n in cell_modules(record) if recorded.get(n) != current.get(n)]
 
 
 def assemble(records: list[dict], params: dict) -> tuple[dict[str, float], dict[str, int]]:
