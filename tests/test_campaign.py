@@ -142,6 +142,7 @@ def test_the_campaign_stores_each_cell_and_the_report_shows_it_measured_with_its
     assert {r["key"] for r in records} == {"cm99_s0_vanilla", "cm99_s0_pgd"}
     assert all(r["provenance"]["device"].startswith("cpu: ") and r["provenance"]["seconds"] > 0 for r in records)
     assert all(0 < r["provenance"]["cpu_seconds"] < 10 * r["provenance"]["seconds"] for r in records)  # one thread
+    assert all(r["provenance"]["code"] == store.package_hashes() for r in records)  # what each worker imported
     report = build_report(load_manifest(toy_root / "papers.yaml"))
     measured = [c for c in report["protocol_cells"] if c["counted"]]
     assert {c["value"] for c in measured} == {f"cm99_{m}_{k}" for m in ("vanilla", "pgd") for k in ("val", "major", "minor")}

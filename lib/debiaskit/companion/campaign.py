@@ -115,15 +115,16 @@ def plan_campaign(manifest: Manifest, *, overrides: dict | None = None, cells: l
 
 def _measure(cell: dict, settings: dict, threads: int, results) -> None:
     """A worker process: measure one cell and put ``{"status", "cell", "values" or "error", "seconds",
-    "cpu_seconds", "device"}`` on ``results``. ``seconds`` is wall-clock time; ``cpu_seconds`` the process's CPU time
-    (all its threads), which tells a slow cell from a loaded machine."""
+    "cpu_seconds", "device", "code"}`` on ``results``. ``seconds`` is wall-clock time; ``cpu_seconds`` the process's
+    CPU time (all its threads), which tells a slow cell from a loaded machine; ``code`` the hash of every module when
+    the worker started (what it imported: a file edited during a long campaign counts for the cells started after)."""
     import torch
 
     from debiaskit.companion.provenance import device_description
 
     torch.set_num_threads(threads)
     start, cpu_start = time.perf_counter(), time.process_time()
-    message: dict = {"cell": cell}
+    message: dict = {"cell": cell, "code": package_hashes()}  # the code this process imports, as it is now
     try:
         from debiaskit.experiments.cells import measure_table1_cell
 
@@ -139,6 +140,21 @@ def default_threads(workers: int) -> int:
     import torch
 
     return 1 if torch.cuda.is_available() else max(1, (os.cpu_count() or 1) // workers)
+
+
+def _set_up(root: Path | None, *, minutes: float, workers: int, threads: int | None, overrides: dict | None,
+            cells: list[str] | None, dated: bool, plan: list[Planned] | None = None
+            ) -> tuple[Manifest, list[Planned], int, str, dict[str, list[dict]]]:
+    """What a campaign and its ``--dry-run`` start from, the limits checked: the manifest, the plan (default:
+    :func:`plan_campaign`'s), the threads per worker, the device kind (``"cuda: <name>"`` or ``"cpu: <processor>"``)
+    and the stored cells of each artifact in the plan."""
+    from debiaskit.companion.provenance import device_description
+
+    _check_limits(minutes, workers)
+    manifest = load_manifest(Path(root or find_root()) / "papers.yaml")
+    plan = plan_campaign(manifest, overrides=overrides, cells=cells, dated=dated) if plan is None else plan
+    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
+    return manifest, plan, threads or default_threads(workers), device_kind(device_description()), records
 
 
 def _check_limits(minutes: float, workers: int) -> None:
@@ -163,18 +179,14 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
     with ``probe`` estimated from a probe of the cell run now: :func:`~debiaskit.companion.estimate.cell_duration`)
     would overrun the limit is skipped. Returns ``{"stored": [paths], "stopped": [cell keys], "skipped": [cell keys
     that would not fit], "errors": [...], "left": n, "seconds": s, "durations": {key: (seconds, how)}}``."""
-    from debiaskit.companion.provenance import device_description, git_revision
+    from debiaskit.companion.provenance import git_revision
 
-    _check_limits(minutes, workers)
-    manifest = load_manifest(Path(root or find_root()) / "papers.yaml")
-    plan = plan_campaign(manifest, overrides=overrides, cells=cells, dated=dated) if plan is None else plan
+    manifest, plan, threads, kind, records = _set_up(root, minutes=minutes, workers=workers, threads=threads,
+                                                     overrides=overrides, cells=cells, dated=dated, plan=plan)
     start = time.monotonic()
     deadline = start + 60 * minutes - MARGIN_SECONDS
-    threads = threads or default_threads(workers)
-    commit, code = git_revision(manifest.root), package_hashes()
-    kind = device_kind(device_description())  # "cuda: <name>" or "cpu: <processor>", threads aside
+    commit = git_revision(manifest.root)
     say(f"campaign: {len(plan)} cells to measure, {minutes:g} min, {workers} worker(s) x {threads} thread(s)")
-    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
     rates: dict = {}  # probes, made when a cell never measured on this kind of device is about to start
     durations: dict[str, Duration] = {}
     ctx = multiprocessing.get_context("spawn")
@@ -197,7 +209,8 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
             return
         seconds, values = message["seconds"], message["values"]
         path = write_cell(manifest.root, planned.artifact, planned.cell, planned.settings, values, seconds=seconds,
-                          cpu_seconds=message["cpu_seconds"], device=message["device"], commit=commit, code=code)
+                          cpu_seconds=message["cpu_seconds"], device=message["device"], commit=commit,
+                          code=message["code"])
         records[planned.artifact] = load_cells(manifest.root, planned.artifact)
         summary["stored"].append(str(path.relative_to(manifest.root)))
         say(f"  {key}: " + ", ".join(f"{m} {v:.2f}" for m, v in values.items()) + f" in {seconds / 60:.1f} min "
@@ -260,14 +273,8 @@ def print_plan(root: Path, *, minutes: float, workers: int, threads: int | None,
     """``--dry-run``: the cells the campaign would measure, in order, each with its duration (measured on this kind
     of device; with ``estimate`` also estimated from a probe of each run now) and whether it would finish within
     ``minutes`` at ``workers`` workers."""
-    from debiaskit.companion.provenance import device_description
-
-    _check_limits(minutes, workers)
-    manifest = load_manifest(root / "papers.yaml")
-    plan = plan_campaign(manifest, overrides=overrides, cells=cells, dated=dated)
-    threads = threads or default_threads(workers)
-    kind = device_kind(device_description())
-    records = {a: load_cells(manifest.root, a) for a in {p.artifact for p in plan}}
+    _, plan, threads, kind, records = _set_up(root, minutes=minutes, workers=workers, threads=threads,
+                                              overrides=overrides, cells=cells, dated=dated)
     rates: dict = {}
     durations = {p.cell.key: d for p in plan
                  if (d := cell_duration(p, records[p.artifact], kind, rates=rates, probe=estimate, threads=threads))}
@@ -304,8 +311,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="print the cells it would measure, in order, with their measured or estimated minutes")
     parser.add_argument("--estimate", action="store_true",
-                        help="with --dry-run: estimate the cells never measured on this kind of device from a Vanilla "
-                             "probe run now (seconds on a GPU, about a minute on a CPU)")
+                        help="with --dry-run: estimate the cells never measured on this kind of device from a probe "
+                             "of each method run now (seconds on a GPU, a minute or a few per method on a CPU)")
     parser.add_argument("--dated", action="store_true",
                         help="also measure again the stored cells whose code changed since they were measured")
     parser.add_argument("--no-probe", action="store_true",

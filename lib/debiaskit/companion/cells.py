@@ -93,11 +93,17 @@ def load_cells(root: Path, artifact_id: str) -> list[dict]:
     return out
 
 
+def todays_settings(record: dict, params: dict, grid: set[Table1Cell]) -> dict | None:
+    """The settings the profile ``params`` (whose grid is ``grid``) gives the record's cell today; ``None`` when the
+    cell is not in that grid."""
+    cell = Table1Cell(**record["cell"])
+    return table1_settings(params, cell) if cell in grid else None
+
+
 def current_records(records: list[dict], params: dict) -> list[dict]:
     """The stored cells of the profile ``params``' grid that ran with the settings ``params`` give their cell today."""
     grid = set(table1_grid(params))
-    return [r for r in records
-            if (cell := Table1Cell(**r["cell"])) in grid and r["settings"] == table1_settings(params, cell)]
+    return [r for r in records if r["settings"] == todays_settings(r, params, grid)]
 
 
 def cell_modules(record: dict) -> list[str]:
@@ -196,11 +202,10 @@ def cell_table(records: list[dict], params: dict, paper: dict[str, float], paper
     rows = []
     for r in records:
         cell = Table1Cell(**r["cell"])
-        current = table1_settings(params, cell) if cell in grid else None
+        current = todays_settings(r, params, grid)
         prov = r["provenance"]
         row = {"cell": cell.key, "cell_fields": (cell.dataset, cell.bias_ratio, cell.method),
-               "settings": settings_label(r["settings"], current),
-               "counted": current is not None and r["settings"] == current}
+               "settings": settings_label(r["settings"], current), "counted": r["settings"] == current}
         for m in METRICS:
             key = value_key(cell.dataset, cell.bias_ratio, cell.method, m)
             row[m] = float(r["values"][m])
