@@ -153,7 +153,7 @@ def test_the_campaign_stores_each_cell_and_the_report_shows_it_measured_with_its
     assert claims["protocol-pgd-beats-vanilla"] in ("held", "failed") and claims["protocol-cm99-pgd-best-minority"] == "not run"
     md = to_markdown(report)
     assert md.index("## Fidelity to the paper") < md.index("## Measured with the paper's own protocol")
-    assert "`pgd/table1` 6 of 216 values" in md and "| cm99_s0_pgd | cm99_pgd_minor |" in md
+    assert "`pgd/table1` 6 of 216 values" in md and "| cm99_s0_pgd | cm99_pgd_minor | 97.76 ± 0.36 |" in md  # as printed
 
 
 @needs_mnist

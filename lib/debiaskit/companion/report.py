@@ -188,6 +188,11 @@ def _fmt(x) -> str:
     return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
 
 
+def _two(x) -> str:
+    """Two decimals, as Table 1 prints its means and standard deviations."""
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
 _MARK = {"held": "✅ held", "failed": "❌ failed", "not run": "⏸ not run"}
 
 
@@ -263,15 +268,15 @@ def _protocol_section(cells: list[dict], claims: list[dict] = ()) -> list[str]:
            "| artifact | cell | value | paper | reproduced | difference | in paper std | within | settings | run |",
            "|---|---|---|---:|---:|---:|---:|---|---|---|"]
     for c in cells:
-        paper = _fmt(c["paper"]) + (f" ± {c['paper_std']:.2f}" if c["paper_std"] else "")
+        paper = _two(c["paper"]) + (f" ± {c['paper_std']:.2f}" if c["paper_std"] else "")  # as the paper prints
         in_std = "–" if c["in_std"] is None else f"{c['in_std']:+.1f}"
         run = f"{(c['finished'] or '')[:10]}, {c['device'] or '?'}, rev {c['git_revision'] or '?'}"
         if c["runtime_seconds"]:
             run += f", {c['runtime_seconds'] / 60:.0f} min"
         if c.get("code_changed"):
             run += ", code changed since"
-        out.append(f"| `{c['artifact']}` | {c['cell']} | {c['value']} | {paper} | {_fmt(c['reproduced'])} "
-                   f"| {_fmt(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} | {c['settings']} "
+        out.append(f"| `{c['artifact']}` | {c['cell']} | {c['value']} | {paper} | {_two(c['reproduced'])} "
+                   f"| {_two(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} | {c['settings']} "
                    f"| [{run}]({c['result_file'].removeprefix('figures/')}) |")
     if claims:
         out += ["", "Claims of the full profile, on the values assembled from its cells (means over the seeds measured):",
