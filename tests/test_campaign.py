@@ -245,7 +245,7 @@ def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estim
     cache = toy_root / "cache"
     before = sorted(cache.rglob("*")) if cache.exists() else []
     rate = probe_rate(pgd.cell, pgd.settings, probe_images=256, threads=1)  # PGD itself, options and all
-    assert rate.per_image_epoch > 0 and rate.one_epoch > 0
+    assert rate.per_image_epoch > 0 and rate.per_image_once >= 0 and rate.fixed >= 0
     assert rate.images == 270  # the toy profile's 300 images less the validation tenth
     assert (sorted(cache.rglob("*")) if cache.exists() else []) == before  # the probe leaves no model behind
     print_plan(toy_root, minutes=5, workers=1, threads=1, overrides={}, cells=None, dated=False, estimate=False)
@@ -254,19 +254,13 @@ def test_a_cell_that_would_overrun_is_not_started_and_an_unmeasured_one_is_estim
     summary = run_campaign(toy_root, minutes=5, workers=1, threads=1, say=lambda s: None)
     assert summary["skipped"] == ["cm99_s0_pgd"] and summary["left"] == 1 and len(summary["stored"]) == 1
     seconds, how = summary["durations"]["cm99_s0_vanilla"]
-    assert how == "estimate: its step measured now x 270 images x 1 epochs" and 0 < seconds < 300
+    assert how == "estimate: probes of its code now, scaled to 270 images x 1 epochs" and 0 < seconds < 300
 
 
 def test_a_probe_whose_three_epochs_take_no_longer_than_one_times_nothing(monkeypatch):
-    import time as clock
-
     from debiaskit.companion import estimate
-    from debiaskit.experiments import cells as measuring
 
-    def one_off_work(cell, settings, **kw):  # a method whose time does not grow with its epochs
-        clock.sleep(0.03 if settings["train"]["epochs"] == 1 else 0.02)
-
-    monkeypatch.setattr(measuring, "measure_table1_cell", one_off_work)
+    _fake_clock(monkeypatch, lambda st: 3.0 if st["train"]["epochs"] == 1 else 2.0)  # time not growing with epochs
     cell = Table1Cell("colored_mnist", 0.99, 0, "aflite")
     with pytest.raises(ValueError, match="three epochs took no longer than one .*aflite's time here is not proportional"):
         estimate.probe_rate(cell, table1_settings(PARAMS, cell), probe_images=64)
@@ -274,3 +268,36 @@ def test_a_probe_whose_three_epochs_take_no_longer_than_one_times_nothing(monkey
     planned = SimpleNamespace(cell=cell, settings=table1_settings(PARAMS, cell))
     assert estimate.cell_duration(planned, [], "cpu: test", rates={}, say=said.append) is None
     assert "its cells are not timed" in said[0]
+
+
+def _fake_clock(monkeypatch, seconds_of) -> None:
+    """Replace the cell's measurement by ``seconds_of(settings)`` seconds on a clock of the probe's own, so that its
+    arithmetic is checked exactly (a busy CPU delays real sleeps by tens of milliseconds)."""
+    from debiaskit.companion import estimate
+    from debiaskit.experiments import cells as measuring
+
+    now = [0.0]
+
+    def measured(cell, settings, **kw):
+        now[0] += seconds_of(settings)
+
+    monkeypatch.setattr(measuring, "measure_table1_cell", measured)
+    monkeypatch.setattr(estimate, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+
+
+def test_a_probe_separates_the_step_the_one_off_work_that_grows_with_the_data_and_the_fixed_cost(monkeypatch):
+    """A method that takes ``fixed + once * n + step * n * epochs`` seconds (AFLite: filtering over the whole set
+    before any epoch) is timed by its probes at two sizes and two epoch counts."""
+    from debiaskit.companion import estimate
+    from debiaskit.experiments import benchmarks
+
+    fixed, once, step = 20.0, 0.04, 0.01
+    _fake_clock(monkeypatch, lambda st: fixed + once * st["n_train"] + step * st["n_train"] * st["train"]["epochs"])
+    monkeypatch.setattr(benchmarks, "build_benchmark", lambda *a, **k: SimpleNamespace(train=SimpleNamespace(y=[0] * 9000)))
+    cell = Table1Cell("colored_mnist", 0.99, 0, "aflite")
+    rate = estimate.probe_rate(cell, table1_settings(PARAMS, cell), probe_images=2048)
+    assert rate.images == 9000
+    assert (rate.per_image_epoch, rate.per_image_once, rate.fixed) == pytest.approx((step, once, fixed))
+    assert rate.seconds(epochs=20) == pytest.approx(fixed + once * 9000 + step * 9000 * 20)
+    # where the one-off work is most of the time, a single-size probe (that work at 2,048 images) would say half
+    assert (fixed + once * 2048 + step * 9000) / rate.seconds(epochs=1) < 0.6

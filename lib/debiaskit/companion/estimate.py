@@ -3,13 +3,12 @@
 A cell's time is **measured** when a stored cell of the same method, data set and training settings ran on a device
 of the same kind (its ``provenance.seconds``). Otherwise it is an **estimate**, always labelled as one: the cell's own
 code (:func:`debiaskit.experiments.cells.measure_table1_cell`: its method, options, data set and settings) run now on
-this device at ``probe_images`` training images, for one epoch and for three (:func:`probe_rate`). The two extra
-epochs' time over their images is the time per training image and epoch, so that the one-off costs (data,
-evaluation, a method's passes that do not repeat per epoch) cancel; the estimate is that rate times the cell's
-training images and epochs, plus the one-off costs once, as the one-epoch probe paid them. A method whose one-off
-work grows with the data (PGD's scoring pass) is underestimated by that work's growth; one whose time is dominated by
-work that does not repeat per epoch (AFLite's filtering: three epochs took no longer than one on this CPU) is not
-timed at all.
+this device (:func:`probe_rate`) for one epoch at half of ``probe_images`` training images and at all of them, and
+for three epochs at all of them. A cell's time is taken as ``fixed + once * N + per_epoch * N * E`` for ``N``
+training images and ``E`` epochs: the two extra epochs give ``per_epoch`` (the step), the two sizes the one-off work
+that grows with the data (``once``: PGD's scoring pass, AFLite's filtering, which rounds over the whole set before any
+epoch) apart from what does not (``fixed``: loading, evaluation on the test split). A method whose three epochs took
+no longer than one is not timed at all; one-off work that grows faster than the data is underestimated.
 
 The probe trains into a temporary model cache, so it neither reads nor leaves trained models.
 """
@@ -42,12 +41,18 @@ class Duration:
 
 @dataclass(frozen=True)
 class Rate:
-    """A probe's result: seconds per training image and epoch, the one-epoch probe's seconds (the one-off costs and
-    one epoch), and the training images of the cell probed."""
+    """A probe's result: seconds per training image and epoch, seconds of one-off work per training image, the fixed
+    seconds (neither), and the training images of the cell probed."""
 
     per_image_epoch: float
-    one_epoch: float
+    per_image_once: float
+    fixed: float
     images: int
+
+    def seconds(self, epochs: int, images: int | None = None) -> float:
+        """The time of a cell of ``epochs`` epochs on ``images`` training images (default: the cell's)."""
+        n = self.images if images is None else images
+        return self.fixed + self.per_image_once * n + self.per_image_epoch * n * epochs
 
 
 def device_kind(description: str) -> str:
@@ -77,9 +82,10 @@ def probe_rate(cell: Table1Cell, settings: dict, *, probe_images: int = PROBE_IM
                root: str | None = None) -> Rate:
     """``cell``'s training time under ``settings``, measured now on this device (see the module's docstring).
 
-    Runs :func:`~debiaskit.experiments.cells.measure_table1_cell` at ``probe_images`` images for one epoch and for
-    three (after a warm-up at a quarter of the size), into a temporary model cache, with ``threads`` torch threads
-    (the campaign's per-worker count). A ``ValueError`` when three epochs took no longer than one."""
+    Runs :func:`~debiaskit.experiments.cells.measure_table1_cell` for one epoch at half of ``probe_images`` images
+    and at all of them, and for three epochs at all of them (after a warm-up at a quarter of the size), into a
+    temporary model cache, with ``threads`` torch threads (the campaign's per-worker count). A ``ValueError`` when
+    three epochs took no longer than one."""
     import torch
 
     from debiaskit.experiments.benchmarks import build_benchmark
@@ -96,23 +102,28 @@ def probe_rate(cell: Table1Cell, settings: dict, *, probe_images: int = PROBE_IM
             os.environ["DEBIASKIT_CACHE"] = cache
             measure_table1_cell(cell, _probe_settings(settings, probe_images // 4, 1), root=root, progress=False)
             seconds = {}
-            for epochs in (1, 3):
+            for images, epochs in ((probe_images // 2, 1), (probe_images, 1), (probe_images, 3)):
                 start = time.perf_counter()
-                measure_table1_cell(cell, _probe_settings(settings, probe_images, epochs), root=root, progress=False)
-                seconds[epochs] = time.perf_counter() - start
+                measure_table1_cell(cell, _probe_settings(settings, images, epochs), root=root, progress=False)
+                seconds[images, epochs] = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads_before)
         if cache_before is None:
             os.environ.pop("DEBIASKIT_CACHE", None)
         else:
             os.environ["DEBIASKIT_CACHE"] = cache_before
-    if seconds[3] <= seconds[1]:
-        raise ValueError(f"three epochs took no longer than one ({seconds[3]:.1f} s against {seconds[1]:.1f} s): "
+    n, half = probe_images, probe_images // 2
+    one, three = seconds[n, 1], seconds[n, 3]
+    if three <= one:
+        raise ValueError(f"three epochs took no longer than one ({three:.1f} s against {one:.1f} s): "
                          f"{cell.method}'s time here is not proportional to its epochs, so a probe cannot time it")
+    per_epoch = (three - one) / (2 * n)
+    once_at = {m: seconds[m, 1] - per_epoch * m for m in (half, n)}  # one-off work at either size
+    once = max((once_at[n] - once_at[half]) / (n - half), 0.0)
     full = build_benchmark(cell.dataset, cell.bias_ratio, seed=cell.seed, difficulty=settings.get("difficulty"),
                            n_train=settings.get("n_train"), n_test=settings.get("n_test"), root=root,
                            source=settings.get("source", "real"))
-    return Rate(max(seconds[3] - seconds[1], 0.0) / (2 * probe_images), seconds[1], len(full.train.y))
+    return Rate(per_epoch, once, max(once_at[n] - once * n, 0.0), len(full.train.y))
 
 
 def cell_duration(planned, records: list[dict], kind: str, *, rates: dict, probe: bool = True,
@@ -130,8 +141,10 @@ def cell_duration(planned, records: list[dict], kind: str, *, rates: dict, probe
         start = time.perf_counter()
         try:
             rates[group] = probe_rate(cell, settings, threads=threads)
-            say(f"  probe: {cell.method} on {cell.dataset} {cell.bias_ratio:g}, "
-                f"{1e3 * rates[group].per_image_epoch:.3f} ms per image and epoch ({time.perf_counter() - start:.0f} s)")
+            rate = rates[group]
+            say(f"  probe: {cell.method} on {cell.dataset} {cell.bias_ratio:g}, {1e3 * rate.per_image_epoch:.3f} ms "
+                f"per image and epoch, {1e3 * rate.per_image_once:.3f} ms per image once, {rate.fixed:.1f} s fixed "
+                f"({time.perf_counter() - start:.0f} s)")
         except Exception as exc:  # e.g. no data here: its cells go untimed, the campaign goes on
             rates[group] = None
             say(f"  probe: {cell.method} on {cell.dataset} {cell.bias_ratio:g} failed ({type(exc).__name__}: {exc}); "
@@ -140,8 +153,8 @@ def cell_duration(planned, records: list[dict], kind: str, *, rates: dict, probe
     if rate is None:
         return None
     epochs = int(settings["train"].get("epochs", 1))
-    return Duration(rate.per_image_epoch * rate.images * epochs + rate.one_epoch,
-                    f"estimate: its step measured now x {rate.images} images x {epochs} epochs")
+    return Duration(rate.seconds(epochs), f"estimate: probes of its code now, scaled to {rate.images} images x "
+                                          f"{epochs} epochs")
 
 
 def cells_finishing(durations: list[float | None], minutes: float, workers: int) -> list[bool]:
