@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import ROOT, needs_mnist
 
+from debiaskit.companion import campaign
 from debiaskit.companion import cells as store
 from debiaskit.companion.campaign import main as campaign_main
 from debiaskit.companion.campaign import plan_campaign, run_campaign
@@ -157,7 +158,7 @@ def test_the_campaign_stores_each_cell_and_the_report_shows_it_measured_with_its
 
 
 @needs_mnist
-def test_at_the_limit_running_cells_stop_and_nothing_is_stored_for_them(toy_root):
+def test_at_the_limit_running_cells_stop_and_nothing_is_stored_for_them(toy_root, monkeypatch):
     doc = yaml.safe_load((toy_root / "papers.yaml").read_text())
     for paper in doc["papers"]:
         for nb in paper.get("notebooks") or []:
@@ -165,9 +166,12 @@ def test_at_the_limit_running_cells_stop_and_nothing_is_stored_for_them(toy_root
                 nb["profiles"]["full"]["n_train"] = {"colored_mnist": 20000}
                 nb["profiles"]["full"]["train_settings"]["colored_mnist"]["epochs"] = 20
     (toy_root / "papers.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    monkeypatch.setattr(campaign, "HEARTBEAT_SECONDS", 5.0)
+    said: list[str] = []
     summary = run_campaign(toy_root, minutes=0.5, workers=1, threads=1, cells=["cm99_s0_vanilla"], probe=False,
-                           say=lambda s: None)  # not timed first: started, and stopped at the limit
+                           say=said.append)  # not timed first: started, and stopped at the limit
     assert summary["stopped"] == ["cm99_s0_vanilla"] and summary["stored"] == []
+    assert any(line.startswith("  cm99_s0_vanilla: running, ") for line in said), said  # a long cell says it runs
     assert store.load_cells(toy_root, "pgd/table1") == []
 
 

@@ -44,6 +44,8 @@ from debiaskit.experiments.cells import Table1Cell, table1_grid, table1_settings
 
 MARGIN_SECONDS = 20.0
 """Stop this long before the limit: the time to stop the workers and write what is done."""
+HEARTBEAT_SECONDS = 600.0
+"""How often a campaign says which cells are still running, for how long, against their expected time."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,8 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
     """Measure the cells of ``plan`` (default: :func:`plan_campaign`'s) for at most ``minutes``, ``workers``
     processes at a time, and store each as it is done. A cell whose duration (measured on this kind of device, else
     with ``probe`` estimated from a probe of the cell run now: :func:`~debiaskit.companion.estimate.cell_duration`)
-    would overrun the limit is skipped. Returns ``{"stored": [paths], "stopped": [cell keys], "skipped": [cell keys
+    would overrun the limit is skipped; every :data:`HEARTBEAT_SECONDS` it says which cells still run, for how long.
+    Returns ``{"stored": [paths], "stopped": [cell keys], "skipped": [cell keys
     that would not fit], "errors": [...], "left": n, "seconds": s, "durations": {key: (seconds, how)}}``."""
     from debiaskit.companion.provenance import git_revision
 
@@ -194,6 +197,7 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
     running: dict[str, tuple] = {}
     summary: dict = {"stored": [], "stopped": [], "errors": [], "skipped": []}
     todo = list(plan)
+    next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
 
     def collect(timeout: float) -> None:
         try:
@@ -201,7 +205,7 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
         except queue.Empty:
             return
         key = Table1Cell(**message["cell"]).key
-        planned, proc = running.pop(key)
+        planned, proc, _ = running.pop(key)
         proc.join()
         if message["status"] == "error":
             summary["errors"].append(f"{key}: {message['error']}")
@@ -230,12 +234,12 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
             proc = ctx.Process(target=_measure, args=(planned.cell.as_dict(), planned.settings, threads, results),
                                daemon=True)
             proc.start()
-            running[planned.cell.key] = (planned, proc)
+            running[planned.cell.key] = (planned, proc, time.monotonic())
             say(f"  {planned.cell.key}: started ({planned.note}; {_about(expected)})")
         if not running:
             break
         if time.monotonic() >= deadline:
-            for key, (planned, proc) in list(running.items()):
+            for key, (planned, proc, _) in list(running.items()):
                 proc.terminate()
                 proc.join()
                 summary["stopped"].append(key)
@@ -243,6 +247,12 @@ def run_campaign(root: Path | None = None, *, minutes: float, workers: int = 1, 
             running.clear()
             break
         collect(timeout=min(5.0, max(0.1, deadline - time.monotonic())))
+        if time.monotonic() >= next_heartbeat:
+            next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+            for key, (_, _, started) in running.items():
+                expected = durations.get(key)
+                say(f"  {key}: running, {(time.monotonic() - started) / 60:.0f} min"
+                    + (f" of {_about(expected)}" if expected else ""))
     summary["left"] = len(todo) + len(summary["stopped"]) + len(summary["skipped"])
     summary["seconds"] = round(time.monotonic() - start, 1)
     summary["durations"] = {k: (round(d.seconds, 1), d.how) for k, d in durations.items()}
