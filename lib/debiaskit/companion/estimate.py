@@ -27,6 +27,7 @@ from debiaskit.experiments.cells import Table1Cell
 PROBE_IMAGES = 2048
 """Training images of a probe: on the 2-core CPU one Vanilla epoch of Colored MNIST takes ~1 s at this size."""
 SHORT_STEP_SHARE = 0.25
+"""Two extra epochs adding less than this share of the one-epoch probe's time are lost in the timing noise."""
 LONG_PROBE_EPOCHS = 101
 """When two extra epochs add less than :data:`SHORT_STEP_SHARE` of the one-epoch probe's time (AFLite: its filtering
 took 59 s of it, its epochs on the 20% it keeps a fraction of a second, under the timing noise of a busy CPU), the
