@@ -73,6 +73,7 @@ from IPython.display import display
 from debiaskit.baselines import DISPLAY_NAMES
 from debiaskit.companion.artifacts import start
 from debiaskit.companion.campaign import full_parameters, measure_missing_cells
+from debiaskit.companion.cell_figures import plot_protocol_cells
 from debiaskit.companion.cells import cell_table, current_rows, load_cells
 from debiaskit.companion.manifest import load_manifest
 from debiaskit.companion.plotting import use_style
@@ -259,7 +260,9 @@ run.say("\n".join(findings), **fields)
 # any machine: `debiaskit campaign --minutes M` measures the missing ones in the order `papers.yaml`'s `campaign`
 # gives, and this notebook under its full profile measures the rest of its selection. A cell of other settings
 # stays as evidence (the schedule that was tried and left), and a cell whose code changed since it ran is marked.
-# The table below is rendered from those files, not from this run.
+# The table and the figure below are rendered from those files, not from this run; the figure sets each cell of
+# today's settings beside the paper's mean with bars of 2 standard deviations (black) and of 2 points where that is
+# wider (grey): the report's *within*.
 
 # %%
 full_grid = {k: v for k, v in full_parameters(load_manifest(run.root / "papers.yaml"), "pgd/table1").items() if k in grid}
@@ -275,6 +278,13 @@ else:
                   for f, d, c, mi, ch in zip(cells["finished"], cells["device"], cells["commit"], cells["minutes"],
                                              cells["code_changed"])])
     display(shown[["cell", "settings", "val", "major", "minor", "measured"]].set_index("cell"))
+
+# %%
+counted = [row for row in stored if row["counted"]]
+if counted:
+    fig = plot_protocol_cells(counted, DISPLAY_NAMES)
+    run.save_figure(fig, "_protocol")
+    plt.show()
 
 # %% [markdown]
 # * **The schedule.** Vanilla's Colored MNIST 99% cell (seed 0) was measured under three schedules, all 54,000

@@ -179,7 +179,21 @@ def build_report(manifest: Manifest, profile: str = "quick") -> dict:
                 counts[c["status"]] += 1
     cells = protocol_cells(manifest)
     return {"profile": profile, "claims": counts, "papers": papers, "protocol_cells": cells,
-            "protocol_claims": protocol_claims(manifest), "fidelity": fidelity(manifest, papers, cells)}
+            "protocol_claims": protocol_claims(manifest), "protocol_figures": protocol_figures(manifest),
+            "fidelity": fidelity(manifest, papers, cells)}
+
+
+def protocol_figures(manifest: Manifest) -> list[str]:
+    """The figures of the protocol cells beside the paper that the cell-kept artifacts' notebooks drew
+    (``figures/pgd/table1_protocol.png``), relative to the checkout."""
+    out = []
+    for art in manifest.artifacts:
+        if art.id not in CELL_ARTIFACTS:
+            continue
+        png = result_path(manifest.root, art, "quick").with_name(f"{art.name}_protocol.png")
+        if png.exists():
+            out.append(png.relative_to(manifest.root).as_posix())
+    return out
 
 
 def _fmt(x) -> str:
@@ -202,7 +216,8 @@ def to_markdown(report: dict) -> str:
            f"Claims: **{c['held']} held**, **{c['failed']} failed**, {c['not run']} not run. "
            "Regenerate with `debiaskit reproduce`; this file is written by `debiaskit report`.", ""]
     out += _fidelity_section(report.get("fidelity"), report["profile"])
-    out += _protocol_section(report.get("protocol_cells") or [], report.get("protocol_claims") or [])
+    out += _protocol_section(report.get("protocol_cells") or [], report.get("protocol_claims") or [],
+                             report.get("protocol_figures") or [])
     for p in report["papers"]:
         out += [f"## {p['title']}", f"*{p['venue']}*" + (f", arXiv {p['arxiv']}" if p["arxiv"] else ""), ""]
         if not p["artifacts"]:
@@ -253,7 +268,7 @@ def _fidelity_section(fid: dict | None, profile: str) -> list[str]:
     return out + [""]
 
 
-def _protocol_section(cells: list[dict], claims: list[dict] = ()) -> list[str]:
+def _protocol_section(cells: list[dict], claims: list[dict] = (), figures: list[str] = ()) -> list[str]:
     """The cells measured with the paper's own protocol, beside the paper's mean ± std, and the full profile's
     claims checked on them."""
     if not cells and not claims:
@@ -278,6 +293,8 @@ def _protocol_section(cells: list[dict], claims: list[dict] = ()) -> list[str]:
         out.append(f"| `{c['artifact']}` | {c['cell']} | {c['value']} | {paper} | {_two(c['reproduced'])} "
                    f"| {_two(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} | {c['settings']} "
                    f"| [{run}]({c['result_file'].removeprefix('figures/')}) |")
+    for fig in figures:
+        out += ["", f"![the protocol cells beside the paper's mean, 2 std and 2 points]({fig.removeprefix('figures/')})"]
     if claims:
         out += ["", "Claims of the full profile, on the values assembled from its cells (means over the seeds measured):",
                 "", "| artifact | claim | status | check |", "|---|---|---|---|"]
