@@ -15,17 +15,21 @@ METRIC_TITLES = {"val": "Validation (biased)", "major": "Majority M", "minor": "
 def plot_protocol_cells(rows: list[dict], names: dict[str, str] | None = None):
     """A figure of ``rows`` (:func:`debiaskit.companion.cells.cell_table`'s, those with ``counted`` True) beside the
     paper: one panel per metric, one position per cell (``cell``'s key, labelled by its method's display name from
-    ``names`` and in its order), the reproduced value as a dot and the paper's mean ± 2 std (at least ± 2 points) as a bar. An empty
-    ``rows`` is a ``ValueError`` (there is nothing measured to show)."""
+    ``names`` and in its order), the reproduced value as a dot and the paper's mean ± 2 std (at least ± 2 points) as
+    a bar. An empty ``rows`` is a ``ValueError`` (there is nothing measured to show)."""
     import matplotlib.pyplot as plt
 
     if not rows:
         raise ValueError("no protocol cell to plot: store cells with `debiaskit campaign` first")
     names = names or {}
     order = {method: i for i, method in enumerate(names)}  # Table 1's row order where ``names`` gives it
-    rows = sorted(rows, key=lambda r: (r["cell"].split("_")[:2], order.get(r["cell_fields"][2], len(order))))
-    labels = [f"{names.get(r['cell_fields'][2], r['cell_fields'][2])}\n{r['cell'].split('_')[0]} s{r['cell'].split('_')[1][1:]}"
-              for r in rows]
+
+    def setting(row: dict) -> str:
+        """``cm99 s0``: the cell's key less its method (a method's name may hold underscores, the rest does not)."""
+        return " ".join(row["cell"].split("_")[:2])
+
+    rows = sorted(rows, key=lambda r: (setting(r), order.get(r["cell_fields"][2], len(order))))
+    labels = [f"{names.get(r['cell_fields'][2], r['cell_fields'][2])}\n{setting(r)}" for r in rows]
     x = np.arange(len(rows))
     fig, axes = plt.subplots(1, len(METRIC_TITLES), figsize=(max(6.0, 0.9 * len(rows)) * 1.6, 3.8), squeeze=False)
     for ax, (metric, title) in zip(axes[0], METRIC_TITLES.items()):

@@ -118,9 +118,9 @@ def probe_rate(cell: Table1Cell, settings: dict, *, probe_images: int = PROBE_IM
                 return seconds[images, epochs]
 
             timed(probe_images // 2, 1)
-            one, more = timed(probe_images, 1), 3
-            if timed(probe_images, 3) - one < SHORT_STEP_SHARE * one:  # the epochs drown in the one-off work
-                more = LONG_PROBE_EPOCHS
+            one = timed(probe_images, 1)
+            more = 3 if timed(probe_images, 3) - one >= SHORT_STEP_SHARE * one else LONG_PROBE_EPOCHS
+            if more == LONG_PROBE_EPOCHS:  # the two extra epochs drowned in the one-off work
                 timed(probe_images, more)
     finally:
         torch.set_num_threads(threads_before)

@@ -196,15 +196,13 @@ def protocol_figures(manifest: Manifest) -> list[str]:
     return out
 
 
-def _fmt(x) -> str:
+def _fmt(x, decimals: int | None = None) -> str:
+    """``x`` with ``decimals`` decimals (default: two below 10, else one); a dash for a missing value."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
-
-
-def _two(x) -> str:
-    """Two decimals, as Table 1 prints its means and standard deviations."""
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+    if decimals is None:
+        decimals = 2 if abs(x) < 10 else 1
+    return f"{x:.{decimals}f}"
 
 
 _MARK = {"held": "✅ held", "failed": "❌ failed", "not run": "⏸ not run"}
@@ -283,15 +281,15 @@ def _protocol_section(cells: list[dict], claims: list[dict] = (), figures: list[
            "| artifact | cell | value | paper | reproduced | difference | in paper std | within | settings | run |",
            "|---|---|---|---:|---:|---:|---:|---|---|---|"]
     for c in cells:
-        paper = _two(c["paper"]) + (f" ± {c['paper_std']:.2f}" if c["paper_std"] else "")  # as the paper prints
+        paper = _fmt(c["paper"], 2) + (f" ± {c['paper_std']:.2f}" if c["paper_std"] else "")  # as Table 1 prints
         in_std = "–" if c["in_std"] is None else f"{c['in_std']:+.1f}"
         run = f"{(c['finished'] or '')[:10]}, {c['device'] or '?'}, rev {c['git_revision'] or '?'}"
         if c["runtime_seconds"]:
             run += f", {c['runtime_seconds'] / 60:.0f} min"
         if c.get("code_changed"):
             run += ", code changed since"
-        out.append(f"| `{c['artifact']}` | {c['cell']} | {c['value']} | {paper} | {_two(c['reproduced'])} "
-                   f"| {_two(c['difference'])} | {in_std} | {'yes' if c['within'] else '**no**'} | {c['settings']} "
+        out.append(f"| `{c['artifact']}` | {c['cell']} | {c['value']} | {paper} | {_fmt(c['reproduced'], 2)} "
+                   f"| {_fmt(c['difference'], 2)} | {in_std} | {'yes' if c['within'] else '**no**'} | {c['settings']} "
                    f"| [{run}]({c['result_file'].removeprefix('figures/')}) |")
     for fig in figures:
         out += ["", f"![the protocol cells beside the paper's mean, 2 std and 2 points]({fig.removeprefix('figures/')})"]
