@@ -1,4 +1,4 @@
-"""ReBias's HSIC term: the library's Gaussian kernel (broadcast differences) against the Gram-matrix form.
+"""ReBias's HSIC term: the former Gaussian kernel (broadcast differences) against the library's Gram-matrix form.
 
 Both compute K_ij = exp(-||z_i - z_j||^2 / (2 sigma^2)) for a batch of representations z [m, D]; broadcasting builds
 (and keeps for the backward pass) an m x m x D tensor of differences, the Gram form ``|z_i|^2 + |z_j|^2 - 2 z_i.z_j``
@@ -19,18 +19,17 @@ from contextlib import contextmanager
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from debiaskit.baselines.hsic import hsic_unbiased, median_bandwidth
+from debiaskit.baselines.hsic import gaussian_kernel, hsic_unbiased, median_bandwidth
 
 
 def broadcast_kernel(z: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """The library's form (:func:`debiaskit.baselines.hsic.gaussian_kernel`): differences by broadcasting, m x m x D."""
+    """The library's form before 2026-12-07: differences by broadcasting, m x m x D."""
     return torch.exp(-(z.unsqueeze(1) - z.unsqueeze(0)).pow(2).sum(-1) / (2 * sigma**2))
 
 
 def gram_kernel(z: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Squared distances from the Gram matrix, m x m (the candidate)."""
-    sq = z.pow(2).sum(1)
-    return torch.exp(-(sq[:, None] + sq[None, :] - 2 * z @ z.T).clamp(min=0) / (2 * sigma**2))
+    """The library's kernel (:func:`debiaskit.baselines.hsic.gaussian_kernel`): squared distances from the Gram matrix."""
+    return gaussian_kernel(z, sigma)
 
 
 def one_call(kernel, u: torch.Tensor, v: torch.Tensor) -> None:
