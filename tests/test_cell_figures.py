@@ -34,3 +34,14 @@ def test_every_cell_is_a_point_in_table_1s_order_beside_the_papers_band():
 def test_nothing_measured_is_said_not_drawn():
     with pytest.raises(ValueError, match="no protocol cell to plot"):
         plot_protocol_cells([])
+
+
+def test_rows_of_another_shape_are_refused_at_the_door():
+    row = _row("pgd", 98.0, 97.76)
+    del row["paper_minor_std"]
+    with pytest.raises(ValueError, match=r"cell_table.*'cm99_s0_pgd'.*without \['paper_minor_std'\]"):
+        plot_protocol_cells([row])
+    with pytest.raises(ValueError, match="takes rows of .*cell_table; got tuple"):
+        plot_protocol_cells([("cm99_s0_pgd", 98.0)])
+    with pytest.raises(ValueError, match="'cm99_s0_pgd' is not counted"):
+        plot_protocol_cells([{**_row("pgd", 98.0, 97.76), "counted": False}])

@@ -425,3 +425,19 @@ def test_the_kernels_tcp_without_encryption_warning_is_silenced(project, capfd, 
         monkeypatch.setattr(reproduce, "KERNEL_ARGUMENTS", ())
         assert main(["reproduce", "--force"]) == 0
         assert "Kernel is running over TCP without encryption" in capfd.readouterr().err
+
+
+def test_say_renders_the_runs_numbers_and_its_claims_as_one_sentence(project):
+    from debiaskit.companion.artifacts import ArtifactRun, PROTOCOL_FIGURE, figure_path
+    from debiaskit.companion.manifest import load_manifest
+
+    art = load_manifest(project / "papers.yaml").artifact("p/a")
+    run = ArtifactRun(art, {"profile": "quick"}, project)
+    with pytest.raises(RuntimeError, match="call run.record"):
+        run.say("{v[x]}")
+    for value, held, failed in ((3.0, "x is at least 2", "none"), (1.0, "none", "x is at least 2")):
+        run.record({"x": value})
+        text = run.say("x = {v[x]:.1f} (paper {p[x]}). {claims}").data
+        assert text == f"x = {value:.1f} (paper 2.5). Claims that held: {held}. Claims that failed: {failed}."
+        assert run.say("{held} | {failed}").data == f"{held} | {failed}"
+    assert figure_path(project, art, "quick", PROTOCOL_FIGURE) == project / "figures" / "p" / "a_protocol.png"

@@ -250,7 +250,7 @@ for a in results:
                     for t in NOISE_TYPES)
         + f"; the best Mask gap {min(run1.values[f'{k}_{t}_ours_gap'] for t in MASKS):.1f} against the best Noise gap "
         f"{min(run1.values[f'{k}_{t}_ours_gap'] for t in NOISES):.1f}.")
-run1.say("**Findings (this run), Table 1.** Claims that held: {held}. Claims that failed: {failed}. The paper's original "
+run1.say("**Findings (this run), Table 1.** {claims} The paper's original "
          "gaps are {paper_lo:.0f}-{paper_hi:.0f} points.\n\n" + "\n".join(per_attribute),
          paper_lo=min(paper_gaps, default=float("nan")), paper_hi=max(paper_gaps, default=float("nan")))
 
@@ -260,7 +260,7 @@ run7.say("**Findings (this run), Figure 7** ({attribute}, q = {q:g}). Gap betwee
          "{v[balanced_gap]:.1f}, General Mask {v[general_mask_gap]:.1f}, Specific Mask {v[specific_mask_gap]:.1f}, "
          "General Noise {v[general_noise_gap]:.1f}, Specific Noise {v[specific_noise_gap]:.1f}; men's accuracy with the "
          "four types {v[general_mask_men]:.1f} / {v[specific_mask_men]:.1f} / {v[general_noise_men]:.1f} / "
-         "{v[specific_noise_men]:.1f}. Claims that held: {held}. Claims that failed: {failed}.",
+         "{v[specific_noise_men]:.1f}. {claims}",
          attribute=figure_attribute, q=fig7_quantile)
 
 # %%
@@ -269,7 +269,7 @@ best_q = min(q_gaps, key=lambda qk: run8.values[qk[1]])[0]
 run8.say("**Findings (this run), Figure 8** (Specific Mask, {attribute}). Gap by quantile: "
          + ", ".join(f"q = {q / 100:g}: {{v[{k}]:.1f}}" for q, k in q_gaps)
          + "; the best quantile is {best_q:g} (gap {v[best_gap]:.1f}), the original model's gap {v[original_gap]:.1f}. "
-           "Claims that held: {held}. Claims that failed: {failed}.",
+           "{claims}",
          attribute=figure_attribute, best_q=best_q / 100)
 
 # %% [markdown]

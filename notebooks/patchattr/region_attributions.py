@@ -284,7 +284,7 @@ print(run_iou.claims().to_string(index=False))
 # %%
 run2.say("**Findings (this run), calibration.** Expected calibration error (%) of the region classifier over all "
          "patches of the validation images: " + ", ".join(f"{a} {{v[ece_{a}]:.1f}}" for _, a in attributes)
-         + ". Claims that held: {held}. Claims that failed: {failed}.")
+         + ". {claims}")
 
 # %%
 if values_iou:
@@ -292,7 +292,7 @@ if values_iou:
                 + "; ".join(f"{a}: region classifier {{v[region_image_iou_{a}]:.1f}} / {{v[region_mean_iou_{a}]:.1f}}, "
                             f"Occlusion {{v[occlusion_image_iou_{a}]:.1f}} / {{v[occlusion_mean_iou_{a}]:.1f}}, saliency "
                             f"{{v[saliency_image_iou_{a}]:.1f}} / {{v[saliency_mean_iou_{a}]:.1f}}" for a in iou_maps)
-                + ". Claims that held: {held}. Claims that failed: {failed}.")
+                + ". {claims}")
 else:
     iou_text = "No attribute here has a known true region, so the IoU comparison is not run."
 run_iou.say(iou_text)

@@ -230,7 +230,7 @@ runs["table11"].say(
     "**Findings (this run), Table 11.** Minority accuracy is {minor_by_lambda} at lambda = {lambda_list} (majority "
     "{major_by_lambda}): a spread of {v[minor_spread]:.2f} points, lambda = 0 (the magnitude score alone) included. "
     "The paper reports {p[minor@lam0]:.2f} at lambda = 0 and {p[minor@lam1]:.2f} at lambda = 1. "
-    "Claims held: {held}. Claims failed: {failed}.",
+    "{claims}",
     lambda_list=" / ".join(f"{x:g}" for x in lambdas),
     minor_by_lambda=" / ".join(f"{table11.loc[n, 'minor']:.2f}" for n in lam_names),
     major_by_lambda=" / ".join(f"{table11.loc[n, 'major']:.2f}" for n in lam_names),
@@ -294,7 +294,7 @@ runs["adjusting"].say(
     "minority). p_s puts {v[cm_minority_mass]:.1f}% of its mass on CM's training minority and "
     "{v[wm_minority_mass]:.1f}% on WM's (mean over seeds); on seed {seed} its effective sample size is {ess_cm:.0f}% "
     "of N on CM and {ess_wm:.0f}% on WM, and reweighting on CM gives each first-group sample {cm_weight_ratio:.0f}x "
-    "the weight of any other. Claims held: {held}. Claims failed: {failed}.",
+    "the weight of any other. {claims}",
     seed=seed, wm_gap=values["wm_pgd"] - values["wm_pgd_reweight"],
     baseline_rows=", ".join(f"{name} {adjusting.loc[name, 'CM']:.2f} / {adjusting.loc[name, 'WM']:.2f}"
                             for name in baselines),
@@ -350,7 +350,7 @@ runs["metrics"].say(
     "the majority accuracy is {v[major@gradient]:.2f} with p_s, {major_by_metric}. The gradient magnitude sampled "
     "proportionally (row grad-norm) puts {v[mass@grad-norm]:.1f}% of the mass on the minority and gets "
     "{v[minor@grad-norm]:.2f} on the minority and {v[avg@grad-norm]:.2f} on average: {grad_norm_minor} on the "
-    "minority, {grad_norm_avg} on the average. Claims held: {held}. Claims failed: {failed}.",
+    "minority, {grad_norm_avg} on the average. {claims}",
     minor_by_metric=", ".join(f"{m} {table_metrics.loc[m, 'minor']:.2f}" for m in metrics),
     avg_by_metric=", ".join(f"{m} {table_metrics.loc[m, 'avg']:.2f}" for m in metrics),
     mass_by_metric=", ".join(f"{m} {table_metrics.loc[m, 'minority mass (%)']:.1f}%" for m in metrics),
@@ -388,7 +388,7 @@ runs["gce"].say(
     "{v[major_gce]:.2f} vs {v[major_ce]:.2f}; the paper, at 99.5%: {p[minor_gce]:.2f} vs {p[minor_ce]:.2f} on the "
     "minority). Seed {seed}'s CE-trained biased model misclassifies {err_ce:.1f}% of the WM training set and its p_s "
     "puts {mass_ce:.1f}% of the mass on the minority (ESS {ess_ce:.0f}% of N); the GCE-trained one {err_gce:.1f}% and "
-    "{mass_gce:.1f}%. Claims held: {held}. Claims failed: {failed}.",
+    "{mass_gce:.1f}%. {claims}",
     seed=seed, gce_gap=values["minor_gce"] - values["minor_ce"],
     err_ce=biased_error[("WM", "ce")], err_gce=biased_error[("WM", "gce")], ess_ce=ess["WM-ce"],
     mass_ce=minority_share(p_of["WM-ce"], data["WM"].train.major),

@@ -234,7 +234,7 @@ run4.say(
     "{major_low}); the AUROC of the magnitude is {norm_auc}, that of the low direction likelihood {dir_auc}. Along "
     "its own gradient, the minority sample's loss drops by {v[sample_minority_loss_drop]:.2f} nats and the minority "
     "set's mean loss by {v[set_minority_loss_drop]:.2f}; the majority sample's by {v[sample_majority_loss_drop]:.3f} "
-    "and the majority set's by {v[set_majority_loss_drop]:.3f}. Claims held: {held}. Claims failed: {failed}.",
+    "and the majority set's by {v[set_majority_loss_drop]:.3f}. {claims}",
     ratios=" and ".join(f"{100 * r:g}" for r in bias_ratios),
     minor_top=per_ratio("minor_top_norm_bin"), major_top=per_ratio("major_top_norm_bin"),
     minor_low=per_ratio("minor_low_dir_bin"), major_low=per_ratio("major_low_dir_bin"),
@@ -334,7 +334,7 @@ run14.say(
     "seed(s): {pm_beats}. Under seed {seed}'s biased model, the first group (as many samples as it misclassifies) "
     "is {first_group:.2f}% of the training set, the per-class vMF concentrations kappa run from {kappa_low:,.0f} "
     "to {kappa_high:,.0f}, and within a class log D spans {d_span:.0f} nats (median over classes) against "
-    "{m_span:.1f} for log M; p_S and p_D {ps_pd}. Claims held: {held}. Claims failed: {failed}.",
+    "{m_span:.1f} for log M; p_S and p_D {ps_pd}. {claims}",
     n_seeds=len(matrix_seeds), seeds=", ".join(str(s) for s in matrix_seeds),
     ps_seeds=seed_list("p_S"), pm_seeds=seed_list("p_M"), ps_spread=spread["p_S"], pm_spread=spread["p_M"],
     n_ps_best=sum(bool(u.loc[s, "p_S"] >= u.loc[s, ["p_M", "p_D"]].max()) for s in matrix_seeds),

@@ -285,7 +285,7 @@ runs["table13"].say(
     "{per_seed_gaps}); the draft's 100-epoch PGD is {paper_gap_major:+.2f}/{paper_gap_minor:+.2f} points from its "
     "Vanilla. On the rarely biased sets ({rare_ratios}%) PGD's minority accuracy is {pgd_rare} against Vanilla's "
     "{vanilla_rare}; PGD's majority accuracy differs from Vanilla's by {cost} (the draft: {paper_cost}). "
-    "Claims held: {held}. Claims failed: {failed}.",
+    "{claims}",
     n_seeds=len(unbiased_seeds),
     gap_major=values["pgd:major@10"] - values["vanilla:major@10"],
     gap_minor=values["pgd:minor@10"] - values["vanilla:minor@10"],

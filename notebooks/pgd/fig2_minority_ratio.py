@@ -127,7 +127,7 @@ run.say(
     "**Findings (this run).** Minority accuracy is {minor_by_ratio} at |m|/|D| = {ratios}% (the paper's Table 1: "
     "{p[minor@5]:.1f}, {p[minor@1]:.1f} and {p[minor@0.5]:.1f} at 5, 1 and 0.5%), so at the ratios the paper reports "
     "it is {direction} the paper's; majority accuracy is between {major_low:.1f} and {major_high:.1f}%. "
-    "Claims held: {held}. Claims failed: {failed}.",
+    "{claims}",
     minor_by_ratio=", ".join(f"{values[f'minor@{r:g}']:.1f}" for r in minority_ratios),
     ratios=", ".join(f"{r:g}" for r in minority_ratios),
     direction="below" if all(below) else "above" if not any(below) else "partly below and partly above",

@@ -300,8 +300,7 @@ def chain(run, m, metric, noises, denoised=False):
 
 base = [m for m in methods if m != "pgd"]
 fig5_fields = {"title": TITLES[fig5_data], "noises": "/".join(f"{100 * n:g}" for n in figure5_noise)}
-fig5_text = "**Findings (this run), Figure 5** ({title}, |m|/|D| = 1%, no de-noising). Claims that held: {held}. " \
-            "Claims that failed: {failed}."
+fig5_text = "**Findings (this run), Figure 5** ({title}, |m|/|D| = 1%, no de-noising). {claims}"
 if base:
     fig5_text += (" The baselines ({names}) have {base_minor} minority accuracy at every noise level (the paper's "
                   "without noise: {paper_minor}); each one's minority cells span at most {base_move:.1f} points.{not_down}")
@@ -330,7 +329,7 @@ noisy = [n for n in table2_noise if n > 0]
 others_at = {n: max((m for m in methods if m != "pgd"), key=lambda m: cell(run2, n, m, True, "avg")) for n in noisy}
 not_recovered = [(n, m) for n in noisy for m in methods if cell(run2, n, m, True, "avg") < cell(run2, n, m, False, "avg")]
 table2_text = (
-    "**Findings (this run), Table 2** ({title}). Claims that held: {held}. Claims that failed: {failed}. The noise "
+    "**Findings (this run), Table 2** ({title}). {claims} The noise "
     "models (Vanilla on the raw noisy sets) have {noise_model_minor} minority test accuracy at {noises}% noise. With "
     "the module every method's majority accuracy is {with_major} and its minority accuracy {with_minor}, an average "
     "of {with_avg}. PGD's average with the module is {pgd_with} at {noises}% noise, without it {pgd_without}: the "
@@ -364,8 +363,7 @@ run16.say(
     "samples ({v[ours_kept_clean_minor]:.1f}%; the paper's keeps {p[ours_clean_minor]:.0f} of "
     "{p[before_clean_minor]:.0f}) and {v[ours_kept_noisy]:.2f}% of the flipped labels; across Table 2's noisy training "
     "sets it removes {removed} of them. FINE keeps {v[fine_clean_minor]:.0f} of the clean minority samples (the "
-    "paper's: {p[fine_clean_minor]:.0f} of {p[before_clean_minor]:.0f}). Claims that held: {held}. Claims that failed: "
-    "{failed}.",
+    "paper's: {p[fine_clean_minor]:.0f} of {p[before_clean_minor]:.0f}). {claims}",
     title=TITLES[fig5_data], noise=100 * table16_noise, removed=span(removed, digits=1) if removed else "none",
     n=sum(run16.values[f"before_{g}"] for g in GROUPS),
     minor=run16.values["before_clean_minor"] + run16.values["before_noisy_minor"])

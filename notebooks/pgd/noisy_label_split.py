@@ -204,8 +204,7 @@ def split_findings(run, d: str):
             "labels and {clean_major} of the clean majority."
             + "".join(f" With no noisy labels (|M|/|D| = {ratio}) it keeps {{v[{pre}_{t}_kept_clean_minor]:.1f}}% of the "
                       f"clean minority and {{v[{pre}_{t}_kept_clean_major]:.1f}}% of the clean majority." for t, ratio in zero)
-            + " The noise models' mean entropy per group is {entropy} over all settings. Claims that held: {held}. "
-              "Claims that failed: {failed}.")
+            + " The noise models' mean entropy per group is {entropy} over all settings. {claims}")
     return run.say(text, title=TITLES[d], k=len(noisy),
                    recall=span([got[f"{pre}_{t}_noise_recall"] for t in noisy]),
                    clean_minor=span([got[f"{pre}_{t}_kept_clean_minor"] for t in noisy]),
@@ -227,7 +226,7 @@ if "colored_mnist" in datasets:
                  + ". Flipped labels against the clean minority, AUROC of the compensated loss L~ against that of L: "
                  + ", ".join(f"{{v[cm_{t}_auroc_compensated_noisy_vs_clean_minor]:.3f}} vs "
                              f"{{v[cm_{t}_auroc_loss_noisy_vs_clean_minor]:.3f}} at {name}" for t, name in named)
-                 + ". Claims that held: {held}. Claims that failed: {failed}.")
+                 + ". {claims}")
 else:
     fig6_text = "Figure 6 (Colored MNIST) is not run in this profile."
 run6.say(fig6_text)

@@ -140,8 +140,7 @@ ct = runs["table7"]
 if "table7" in tables and "ct_995_pgd_minor" in ct.values:
     ct_text = ("**Findings (this run), Table 7 on {title} at 99.5%.** PGD's oracle-selected model gets "
                "{v[ct_995_pgd_major]:.1f} / {v[ct_995_pgd_minor]:.1f} (majority / minority) against {rest} (the draft, "
-               "on Cartoon Set: PGD {p[ct_995_pgd_major]:.2f} / {p[ct_995_pgd_minor]:.2f}). Claims that held: {held}. "
-               "Claims that failed: {failed}.")
+               "on Cartoon Set: PGD {p[ct_995_pgd_major]:.2f} / {p[ct_995_pgd_minor]:.2f}). {claims}")
     ct_fields = {"title": "the Cartoon stand-in" if sources.get("cartoon") == "standin" else "Cartoon Set",
                  "rest": ", ".join(f"{DISPLAY_NAMES[m]} {ct.values[f'ct_995_{m}_major']:.1f} / "
                                    f"{ct.values[f'ct_995_{m}_minor']:.1f}" for m in methods

@@ -71,7 +71,7 @@ import pandas as pd
 from IPython.display import display
 
 from debiaskit.baselines import DISPLAY_NAMES
-from debiaskit.companion.artifacts import start
+from debiaskit.companion.artifacts import PROTOCOL_FIGURE, start
 from debiaskit.companion.campaign import full_parameters, measure_missing_cells
 from debiaskit.companion.cell_figures import plot_protocol_cells
 from debiaskit.companion.cells import cell_table, current_rows, load_cells
@@ -173,7 +173,7 @@ def others(prefix: str, metric: str) -> list:
                    if m != "pgd" and f"{prefix}_{m}_{metric}" in run.values), reverse=True)
 
 
-findings, fields = ["**Findings (this run).**", "", "* Claims that held: {held}. Claims that failed: {failed}."], {}
+findings, fields = ["**Findings (this run).**", "", "* {claims}"], {}
 if "cm995_pgd_minor" in run.values and "cm995_vanilla_minor" in run.values:
     rest, lows = others("cm995", "minor"), sorted((run.values[f"cm995_{m}_major"], DISPLAY_NAMES[m].replace(" (ours)", ""))
                                                   for m in methods if f"cm995_{m}_major" in run.values)
@@ -283,7 +283,7 @@ else:
 counted = [row for row in stored if row["counted"]]
 if counted:
     fig = plot_protocol_cells(counted, DISPLAY_NAMES)
-    run.save_figure(fig, "_protocol")
+    run.save_figure(fig, PROTOCOL_FIGURE)
     plt.show()
 
 # %% [markdown]

@@ -136,7 +136,7 @@ if run.values:
                   "mean over {n} artifact-carrying test images of the biased class: "
                   + ", ".join(f"{named[k[:-len('_rbias')]]} {{v[{k}]:.1f}}" for k in run.values) + "."
                   + (" RR-ClArC's R_bias is {ratio:.2f} times Vanilla's." if both else "")
-                  + " Claims that held: {held}. Claims that failed: {failed}.")
+                  + " {claims}")
     rbias_fields = {"n": len(chosen), "ratio": run.values["rrclarc_rbias"] / run.values["vanilla_rbias"] if both else 0}
 else:
     rbias_text, rbias_fields = "The artifact has no pixel mask here, so R_bias is not computed: nothing to report.", {}

@@ -140,7 +140,7 @@ if {"rrclarc", "vanilla"} <= set(rows_run):
                    "{clean:+.1f}.")
 if {"pclarc", "biased"} <= set(rows_run):
     trade_text += " P-ClArC's clean accuracy is {v[pclarc_clean]:.1f}, the biased model's {v[biased_clean]:.1f}."
-trade_text += " Claims that held: {held}. Claims that failed: {failed}."
+trade_text += " {claims}"
 run.say(trade_text, lam=chosen_lambda, rrr_lam=chosen_rrr_lambda,
         attacked=run.values.get("rrclarc_attacked", 0.0) - run.values.get("vanilla_attacked", 0.0),
         clean=run.values.get("rrclarc_clean", 0.0) - run.values.get("vanilla_clean", 0.0))

@@ -174,7 +174,7 @@ print(run.claims().to_string(index=False))
 run.say(
     "**This run.** Vanilla reaches {v[vanilla:major]:.1f}% on the majority of the test set and {v[vanilla:minor]:.1f}% "
     "on its minority: {verdict}. PGD's de-biased model reaches {v[pgd:major]:.1f}% / {v[pgd:minor]:.1f}%; {others}. "
-    "Claims checked here: held: {held}; failed: {failed}.",
+    "{claims}",
     verdict=("it has learned the border rather than the garment" if values["vanilla:major"] - values["vanilla:minor"] > 20
              else "no large gap, so it has not (yet) learned the border's shortcut"),
     others="; ".join(f"{DISPLAY_NAMES[m]} {results.loc[DISPLAY_NAMES[m], 'major']:.1f}% / "

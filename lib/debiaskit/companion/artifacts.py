@@ -32,8 +32,17 @@ def results_dir(root: Path, profile: str, paper: str) -> Path:
     return base / paper if profile == "quick" else base / profile / paper
 
 
+PROTOCOL_FIGURE = "_protocol"
+"""The suffix of the figure that sets an artifact's stored protocol cells beside the paper (``table1_protocol.png``)."""
+
+
 def result_path(root: Path, artifact: Artifact, profile: str) -> Path:
     return results_dir(root, profile, artifact.paper) / f"{artifact.name}.json"
+
+
+def figure_path(root: Path, artifact: Artifact, profile: str, suffix: str = "") -> Path:
+    """The PNG that :meth:`ArtifactRun.save_figure` writes for ``suffix`` (its PDF is beside it)."""
+    return results_dir(root, profile, artifact.paper) / f"{artifact.name}{suffix}.png"
 
 
 def load_result(root: Path, artifact: Artifact, profile: str) -> dict | None:
@@ -61,7 +70,7 @@ class ArtifactRun:
         """Save ``fig`` as PNG (150 dpi) and PDF next to the result file; returns the PNG path."""
         import io
 
-        stem = self.out_dir / f"{self.artifact.name}{suffix}"
+        stem = figure_path(self.root, self.artifact, self.profile, suffix).with_suffix("")
         for ext, kwargs in ((".png", {"dpi": 150}), (".pdf", {})):
             buf = io.BytesIO()
             fig.savefig(buf, format=ext[1:], bbox_inches="tight", metadata=_fixed_metadata(ext), **kwargs)
@@ -107,8 +116,9 @@ class ArtifactRun:
         """The findings paragraph, rendered from this run's numbers so that the prose cannot disagree with them.
 
         ``template`` is Markdown with :meth:`str.format` fields: ``{v[key]:.1f}`` a recorded value, ``{p[key]:.1f}``
-        the paper's, ``{held}``/``{failed}`` the claims of this profile that held / failed (as a sentence), and any
-        other ``names`` given (values computed in the notebook). Returns an ``IPython.display.Markdown`` to show.
+        the paper's, ``{held}``/``{failed}`` the claims of this profile that held / failed (as a list), ``{claims}``
+        both as one sentence ("Claims that held: ... Claims that failed: ..."), and any other ``names`` given (values
+        computed in the notebook). Returns an ``IPython.display.Markdown`` to show.
         """
         from IPython.display import Markdown
 
@@ -116,9 +126,11 @@ class ArtifactRun:
             raise RuntimeError("say() renders recorded numbers: call run.record(...) first")
         outcomes = [check_claim(c.id, c.text, c.check, self.values, c.tolerance)
                     for c in self.artifact.claims if self.profile in c.profiles]
+        held = _claim_list(o for o in outcomes if o.status == "held")
+        failed = _claim_list(o for o in outcomes if o.status == "failed")
         fields = {"v": _Values(self.values, "recorded"), "p": _Values(self.artifact.paper_values, "paper"),
-                  "held": _claim_list(o for o in outcomes if o.status == "held"),
-                  "failed": _claim_list(o for o in outcomes if o.status == "failed"), **names}
+                  "held": held, "failed": failed,
+                  "claims": f"Claims that held: {held}. Claims that failed: {failed}.", **names}
         return Markdown(template.format(**fields))
 
     def claims(self):

@@ -16,11 +16,21 @@ def plot_protocol_cells(rows: list[dict], names: dict[str, str] | None = None):
     """A figure of ``rows`` (:func:`debiaskit.companion.cells.cell_table`'s, those with ``counted`` True) beside the
     paper: one panel per metric, one position per cell (``cell``'s key, labelled by its method's display name from
     ``names`` and in its order), the reproduced value as a dot and the paper's mean ± 2 std (at least ± 2 points) as
-    a bar. An empty ``rows`` is a ``ValueError`` (there is nothing measured to show)."""
+    a bar. An empty ``rows``, a row without those keys or one not counted is a ``ValueError``."""
     import matplotlib.pyplot as plt
 
     if not rows:
         raise ValueError("no protocol cell to plot: store cells with `debiaskit campaign` first")
+    needed = {"cell", "cell_fields", "counted", *METRIC_TITLES, *(f"paper_{m}" for m in METRIC_TITLES),
+              *(f"paper_{m}_std" for m in METRIC_TITLES)}
+    for row in rows:
+        if not isinstance(row, dict) or needed - row.keys():
+            raise ValueError(f"plot_protocol_cells takes rows of debiaskit.companion.cells.cell_table; got "
+                             f"{type(row).__name__} {row if not isinstance(row, dict) else row.get('cell', '')!r}"
+                             + (f" without {sorted(needed - row.keys())}" if isinstance(row, dict) else ""))
+        if not row["counted"]:
+            raise ValueError(f"cell {row['cell']!r} is not counted (measured under other settings or dated): plot "
+                             "the rows whose 'counted' is True")
     names = names or {}
     order = {method: i for i, method in enumerate(names)}  # Table 1's row order where ``names`` gives it
 

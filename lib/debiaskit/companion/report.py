@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from debiaskit.companion.artifacts import load_result, result_path
+from debiaskit.companion.artifacts import PROTOCOL_FIGURE, figure_path, load_result, result_path
 from debiaskit.companion.campaign import full_parameters
 from debiaskit.companion.cells import CELL_ARTIFACTS, assemble, cell_table, load_cells, package_hashes
 from debiaskit.experiments.cells import METRICS
@@ -190,7 +190,7 @@ def protocol_figures(manifest: Manifest) -> list[str]:
     for art in manifest.artifacts:
         if art.id not in CELL_ARTIFACTS:
             continue
-        png = result_path(manifest.root, art, "quick").with_name(f"{art.name}_protocol.png")
+        png = figure_path(manifest.root, art, "quick", PROTOCOL_FIGURE)
         if png.exists():
             out.append(png.relative_to(manifest.root).as_posix())
     return out
