@@ -242,8 +242,9 @@ run.say("\n".join(findings), **fields)
 #   RUBi's majority drop is one class: its mask leaves nothing to push f's logit of 9 below that of 7 on a 7 of
 #   colour 7. AFLite's minority is above the paper's (the draft does not say which representation, probes or slices
 #   it used). ReBias's minority is below it, and its model still follows the colour on much of the minority; three of
-#   its settings differ from the authors' code (g's receptive field, the kernel's bandwidth, simultaneous steps), and
-#   which of them matters is not measured. `papers.yaml`'s deviations give each with its measurements.
+#   its settings differ from the authors' code (g's receptive field, the kernel's bandwidth, simultaneous steps). The
+#   bandwidth alone, probed on subsets (`benchmarks/rebias_bandwidth.py`), accounts for part of it; the other two are
+#   not measured. `papers.yaml`'s deviations give each with its measurements.
 # * **Baselines** follow their own papers where the draft's description is thin; see `deviations` in
 #   `papers.yaml`. LearnedMixin is trained jointly with its bias model, and its gate starts near zero.
 #   ReBias updates both players at once. AFLite works on the Vanilla model's representation, with probes
