@@ -23,11 +23,12 @@ def plot_protocol_cells(rows: list[dict], names: dict[str, str] | None = None):
         raise ValueError("no protocol cell to plot: store cells with `debiaskit campaign` first")
     needed = {"cell", "cell_fields", "counted", *METRIC_TITLES, *(f"paper_{m}" for m in METRIC_TITLES),
               *(f"paper_{m}_std" for m in METRIC_TITLES)}
+    door = "plot_protocol_cells takes rows of debiaskit.companion.cells.cell_table; got"
     for row in rows:
-        if not isinstance(row, dict) or needed - row.keys():
-            raise ValueError(f"plot_protocol_cells takes rows of debiaskit.companion.cells.cell_table; got "
-                             f"{type(row).__name__} {row if not isinstance(row, dict) else row.get('cell', '')!r}"
-                             + (f" without {sorted(needed - row.keys())}" if isinstance(row, dict) else ""))
+        if not isinstance(row, dict):
+            raise ValueError(f"{door} {type(row).__name__} {row!r}")
+        if missing := sorted(needed - row.keys()):
+            raise ValueError(f"{door} dict {row.get('cell', '')!r} without {missing}")
         if not row["counted"]:
             raise ValueError(f"cell {row['cell']!r} is not counted (measured under other settings or dated): plot "
                              "the rows whose 'counted' is True")
