@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from debiaskit.companion.cell_figures import plot_protocol_cells  # noqa: E402
@@ -43,5 +44,7 @@ def test_rows_of_another_shape_are_refused_at_the_door():
         plot_protocol_cells([row])
     with pytest.raises(ValueError, match="takes rows of .*cell_table; got tuple"):
         plot_protocol_cells([("cm99_s0_pgd", 98.0)])
+    with pytest.raises(ValueError, match="takes a list of .*cell_table's rows; got ndarray"):
+        plot_protocol_cells(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="'cm99_s0_pgd' is not counted"):
         plot_protocol_cells([{**_row("pgd", 98.0, 97.76), "counted": False}])

@@ -16,9 +16,12 @@ def plot_protocol_cells(rows: list[dict], names: dict[str, str] | None = None):
     """A figure of ``rows`` (:func:`debiaskit.companion.cells.cell_table`'s, those with ``counted`` True) beside the
     paper: one panel per metric, one position per cell (``cell``'s key, labelled by its method's display name from
     ``names`` and in its order), the reproduced value as a dot and the paper's mean ± 2 std (at least ± 2 points) as
-    a bar. An empty ``rows``, a row without those keys or one not counted is a ``ValueError``."""
+    a bar. ``rows`` that are not a list, are empty, or hold a row without those keys or not counted: ``ValueError``."""
     import matplotlib.pyplot as plt
 
+    if not isinstance(rows, (list, tuple)):
+        raise ValueError(f"plot_protocol_cells takes a list of debiaskit.companion.cells.cell_table's rows; got "
+                         f"{type(rows).__name__}")
     if not rows:
         raise ValueError("no protocol cell to plot: store cells with `debiaskit campaign` first")
     needed = {"cell", "cell_fields", "counted", *METRIC_TITLES, *(f"paper_{m}" for m in METRIC_TITLES),
